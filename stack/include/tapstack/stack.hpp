@@ -1,0 +1,161 @@
+#pragma once
+// The sans-I/O stack: one Ethernet interface with an IPv4 address, driven by receive() and poll().
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <optional>
+#include <boost/system/result.hpp>
+#include <tapstack/base/time.hpp>
+#include <tapstack/errc.hpp>
+#include <tapstack/ip/address.hpp>
+#include <tapstack/link/frame_sink.hpp>
+#include <tapstack/link/mac.hpp>
+#include <tapstack/stats.hpp>
+#include <tapstack/tcp/config.hpp>
+#include <tapstack/tcp/connection.hpp>
+
+namespace tapstack {
+
+template <class T>
+using result = boost::system::result<T, errc>;
+
+struct stack_config {
+    link::mac_address mac{{0x02, 0x54, 0x41, 0x50, 0x00, 0x01}};
+    ip::interface_address ipv4;
+    std::optional<ip::address_v4> gateway;
+    std::uint16_t mtu = 1500;
+    std::uint8_t ttl = 64;
+    /// Seeds every random choice (ISN and port secrets, IP IDs): fixed in tests, from the OS in apps.
+    std::uint64_t seed = 1;
+
+    // ARP (RFC 826, RFC 1122 2.3.2)
+    duration arp_entry_lifetime = std::chrono::seconds{60};
+    duration arp_retry_interval = std::chrono::seconds{1};
+    std::uint8_t arp_max_retries = 3;
+    std::uint16_t arp_max_entries = 256;
+    std::uint16_t arp_max_pending = 64;           // packets waiting for resolution, all addresses
+    std::uint8_t arp_max_pending_per_address = 8; // RFC 1122 2.3.2.2: SHOULD save at least one
+
+    // ICMP errors: at most this many per second (RFC 1812 4.3.2.8 style token bucket)
+    std::uint32_t icmp_error_rate = 1000;
+
+    // Ports (RFC 6056; IANA dynamic range)
+    std::uint16_t ephemeral_low = 49152;
+    std::uint16_t ephemeral_high = 65535;
+    bool privileged = true;  // may bind ports below 1024
+
+    // Sockets
+    std::uint32_t max_udp_sockets = 1024;
+    std::uint32_t udp_receive_queue_bytes = 256 * 1024;
+    std::uint32_t max_tcp_sockets = 4096;
+    std::uint32_t max_syn_backlog = 256;  // per listener, half-open connections
+    tcp::config tcp;
+
+    /// Checks ranges and consistency; the message names the bad field.
+    std::optional<std::string> validate() const;
+};
+
+/// A socket as the user holds it: a slot and a generation, never a pointer into the core.
+struct socket_handle {
+    std::uint32_t slot = ~0u;
+    std::uint32_t generation = 0;
+    bool valid() const noexcept { return slot != ~0u; }
+    friend bool operator==(socket_handle, socket_handle) noexcept = default;
+};
+
+/// Readiness events for a socket, delivered to its waiter.
+namespace socket_event {
+constexpr std::uint8_t readable = 1;    // data, eof, error, or (listener) a connection to accept
+constexpr std::uint8_t writable = 2;    // send space, or connect finished (check error)
+constexpr std::uint8_t connected = 4;
+constexpr std::uint8_t closed = 8;
+}  // namespace socket_event
+
+/// The edge's socket objects implement this to learn when to retry pending operations.
+class socket_waiter {
+public:
+    virtual void on_socket_event(socket_handle h, std::uint8_t events) = 0;
+protected:
+    ~socket_waiter() = default;
+};
+
+struct datagram_info {
+    std::size_t size = 0;          // bytes copied out
+    std::size_t original_size = 0; // datagram length; > size means it was truncated
+    ip::endpoint from;
+};
+
+struct tcp_socket_info {
+    tcp::state state = tcp::state::closed;
+    ip::endpoint local;
+    ip::endpoint remote;
+    std::size_t recv_q = 0;
+    std::size_t send_q = 0;
+};
+
+class stack {
+public:
+    stack(const stack_config& cfg, link::frame_sink& out);
+    ~stack();
+    stack(const stack&) = delete;
+    stack& operator=(const stack&) = delete;
+
+    /// One inbound Ethernet frame, borrowed for this call only. Malformed frames are counted and dropped.
+    void receive(bytes frame, instant now);
+    /// Fires due timers; returns the next deadline (nothing pending: nullopt).
+    std::optional<instant> poll(instant now);
+
+    const stack_config& config() const noexcept;
+    const stack_stats& stats() const noexcept;
+    /// Frames may be emitted from any call that takes `now`; this changes where they go.
+    void set_output(link::frame_sink& out) noexcept;
+
+    // --- UDP (RFC 768) ---
+    result<socket_handle> udp_open();
+    /// Port 0 picks an ephemeral port. The address is ours or the wildcard.
+    errc udp_bind(socket_handle h, const ip::endpoint& local);
+    /// Binds implicitly to an ephemeral port if unbound. Destination port 0 is invalid_argument.
+    result<std::size_t> udp_send_to(socket_handle h, bytes payload, const ip::endpoint& to, instant now);
+    /// would_block when the queue is empty.
+    result<datagram_info> udp_receive_from(socket_handle h, mutable_bytes out);
+    std::size_t udp_bytes_readable(socket_handle h) const noexcept;
+    result<ip::endpoint> udp_local_endpoint(socket_handle h) const;
+    void udp_close(socket_handle h);
+
+    // --- TCP ---
+    result<socket_handle> tcp_open();
+    errc tcp_set_reuse_address(socket_handle h, bool on);
+    errc tcp_bind(socket_handle h, const ip::endpoint& local);
+    errc tcp_listen(socket_handle h, std::uint32_t backlog);
+    /// would_block when no connection has completed its handshake yet.
+    result<socket_handle> tcp_accept(socket_handle listener, instant now);
+    /// Starts an active open (binds an ephemeral port if needed). Completion: a `connected` or
+    /// `writable` event, then tcp_info()/tcp_error() tell the outcome.
+    errc tcp_connect(socket_handle h, const ip::endpoint& remote, instant now);
+    result<std::size_t> tcp_send(socket_handle h, bytes data, instant now);
+    /// 0 bytes with success means eof.
+    result<std::size_t> tcp_receive(socket_handle h, mutable_bytes out, instant now);
+    errc tcp_shutdown_send(socket_handle h, instant now);
+    /// Orderly close; the handle is invalid afterwards (the connection lingers in the core).
+    void tcp_close(socket_handle h, instant now);
+    /// RST and release.
+    void tcp_abort(socket_handle h, instant now);
+    errc tcp_set_no_delay(socket_handle h, bool on);
+    errc tcp_set_keep_alive(socket_handle h, bool on, instant now);
+    /// The error that ended the connection, if any (success otherwise).
+    errc tcp_error(socket_handle h) const noexcept;
+    result<tcp_socket_info> tcp_info(socket_handle h) const;
+    /// Every TCP socket and connection, for `ss -tan`-style listings.
+    void for_each_tcp(const std::function<void(const tcp_socket_info&)>& fn) const;
+
+    /// Registers who to tell when a socket's readiness changes (nullptr clears).
+    void set_waiter(socket_handle h, socket_waiter* waiter) noexcept;
+
+    struct impl;  // opaque: defined in stack/src/core/stack_impl.hpp
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tapstack

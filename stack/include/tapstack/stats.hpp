@@ -1,0 +1,72 @@
+#pragma once
+// Every drop and every notable event is counted here; apps print it like `netstat -s`.
+#include <cstdint>
+#include <string>
+#include <tapstack/tcp/stats.hpp>
+
+namespace tapstack {
+
+struct link_stats {
+    std::uint64_t in_frames = 0;
+    std::uint64_t out_frames = 0;
+    std::uint64_t in_truncated = 0;          // shorter than an Ethernet header
+    std::uint64_t in_not_for_us = 0;         // destination MAC neither ours, broadcast nor multicast we want
+    std::uint64_t in_unknown_ethertype = 0;
+};
+
+struct arp_stats {
+    std::uint64_t in_requests = 0;
+    std::uint64_t in_replies = 0;
+    std::uint64_t in_errors = 0;             // malformed or unsupported hardware/protocol
+    std::uint64_t out_requests = 0;
+    std::uint64_t out_replies = 0;
+    std::uint64_t resolution_failures = 0;   // gave up after the retries
+    std::uint64_t pending_drops = 0;         // queue for an unresolved address was full
+    std::uint64_t cache_full_drops = 0;
+};
+
+struct ip_stats {
+    std::uint64_t in_receives = 0;
+    std::uint64_t in_hdr_errors = 0;         // version, length or checksum
+    std::uint64_t in_addr_errors = 0;        // not addressed to us
+    std::uint64_t in_unknown_protos = 0;
+    std::uint64_t in_delivers = 0;
+    std::uint64_t in_fragments_dropped = 0;  // we do not reassemble IPv4
+    std::uint64_t in_martians = 0;           // source is broadcast/multicast/ours
+    std::uint64_t out_requests = 0;
+    std::uint64_t out_no_routes = 0;
+    std::uint64_t out_too_big = 0;
+};
+
+struct icmp_stats {
+    std::uint64_t in_msgs = 0;
+    std::uint64_t in_errors = 0;             // truncated or bad checksum
+    std::uint64_t in_echos = 0;
+    std::uint64_t in_dest_unreachs = 0;
+    std::uint64_t out_msgs = 0;
+    std::uint64_t out_echo_reps = 0;
+    std::uint64_t out_dest_unreachs = 0;
+    std::uint64_t out_rate_limited = 0;
+};
+
+struct udp_stats {
+    std::uint64_t in_datagrams = 0;
+    std::uint64_t no_ports = 0;
+    std::uint64_t in_errors = 0;             // truncated, bad length or checksum
+    std::uint64_t rcvbuf_errors = 0;         // socket queue full
+    std::uint64_t out_datagrams = 0;
+};
+
+struct stack_stats {
+    link_stats link;
+    arp_stats arp;
+    ip_stats ip;
+    icmp_stats icmp;
+    udp_stats udp;
+    tcp::tcp_stats tcp;
+};
+
+/// A `netstat -s`-style table: one line per non-zero counter, grouped by protocol (all with `all`).
+std::string format_stats(const stack_stats& s, bool all = false);
+
+}  // namespace tapstack

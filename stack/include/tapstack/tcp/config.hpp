@@ -1,0 +1,40 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <tapstack/base/time.hpp>
+
+namespace tapstack::tcp {
+
+using namespace std::chrono_literals;
+
+struct config {
+    std::uint32_t send_buffer_size = 256 * 1024;
+    std::uint32_t receive_buffer_size = 256 * 1024;
+    /// Our MSS, from the link MTU (1500 - 20 - 20).
+    std::uint16_t mss = 1460;
+    /// Assumed when the peer sends no MSS option (RFC 9293 §3.7.1, RFC 1122 4.2.2.6).
+    std::uint16_t default_peer_mss = 536;
+    bool window_scaling = true;  // RFC 7323
+    bool timestamps = true;      // RFC 7323
+    bool sack = true;            // RFC 2018
+    bool nagle = true;           // RFC 896 / RFC 1122 4.2.3.4
+    /// RFC 1122 4.2.3.2: less than 0.5 s; Linux uses 40 ms minimum. RFC 5681 §4.2: at most 500 ms.
+    duration delayed_ack = 40ms;
+    duration msl = 30s;          // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
+    duration initial_rto = 1s;   // RFC 6298 §2.1
+    duration min_rto = 200ms;    // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
+    duration max_rto = 60s;      // RFC 6298 §2.5
+    std::uint8_t max_retries = 12;      // data retransmissions before timed_out (RFC 1122 R2)
+    std::uint8_t max_syn_retries = 6;   // SYN retransmissions before timed_out
+    duration keepalive_idle = 7200s;    // RFC 1122 4.2.3.6: no less than two hours by default
+    duration keepalive_interval = 75s;
+    std::uint8_t keepalive_probes = 9;
+    /// Out-of-order bytes held per connection before new ones are dropped.
+    std::uint32_t max_out_of_order_bytes = 256 * 1024;
+    /// RFC 5961 §7: challenge ACKs per second per stack.
+    std::uint32_t challenge_ack_limit = 1000;
+    /// Initial window in segments (RFC 6928: min(10*MSS, max(2*MSS, 14600))).
+    std::uint32_t initial_window_segments = 10;
+};
+
+}  // namespace tapstack::tcp

@@ -1,0 +1,126 @@
+#pragma once
+// One TCP connection: the RFC 9293 state machine, its buffers and its timers. It knows nothing
+// of IP, ports tables or sockets: segments come in through on_segment() and leave through a
+// segment_sink; the socket layer (stack/socket) owns the tables and the ISN/port secrets.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <tapstack/base/time.hpp>
+#include <tapstack/ip/address.hpp>
+#include <tapstack/tcp/config.hpp>
+#include <tapstack/tcp/stats.hpp>
+#include <tapstack/wire/tcp.hpp>
+
+namespace tapstack::tcp {
+
+enum class state : std::uint8_t {
+    closed, listen, syn_sent, syn_received, established, fin_wait_1, fin_wait_2,
+    close_wait, closing, last_ack, time_wait,
+};
+/// "SYN-SENT", "ESTABLISHED", ... as RFC 9293 spells them.
+std::string_view to_string(state s) noexcept;
+
+/// Why a connection ended other than by an orderly close.
+enum class error : std::uint8_t { none, connection_refused, connection_reset, timed_out, connection_aborted };
+std::string_view to_string(error e) noexcept;
+
+/// A snapshot of the send/receive variables, for tests, `ss`-like tools and logs.
+struct connection_info {
+    seq_number iss, irs, snd_una, snd_nxt, snd_max, rcv_nxt;
+    std::uint32_t snd_wnd = 0;       // scaled, bytes
+    std::uint32_t rcv_wnd = 0;       // last advertised, bytes
+    std::uint32_t cwnd = 0, ssthresh = 0;
+    std::uint16_t peer_mss = 0;      // from the peer's SYN, or config.default_peer_mss
+    std::uint16_t smss = 0;          // payload bytes of a full-sized segment we send
+    std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+    bool window_scaling = false, timestamps = false, sack = false;
+    bool in_recovery = false;
+    duration srtt{}, rttvar{}, rto{};
+    std::uint32_t ooo_bytes = 0;     // out-of-order bytes held
+};
+
+/// Where a connection's outgoing segments go (the socket layer wraps them in IP).
+class segment_sink {
+public:
+    virtual void send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) = 0;
+protected:
+    ~segment_sink() = default;
+};
+
+/// What a connection tells the layer above. Every call is a hint to re-check the connection.
+class connection_observer {
+public:
+    enum event : std::uint8_t {
+        established = 1,   // SYN-SENT/SYN-RECEIVED -> ESTABLISHED
+        readable = 2,      // new data, or FIN (eof), or an error
+        writable = 4,      // send buffer space opened
+        closed = 8,        // reached CLOSED (orderly, reset or timed out): may be freed once released
+    };
+    virtual void on_connection_event(class connection& c, std::uint8_t events) = 0;
+protected:
+    ~connection_observer() = default;
+};
+
+class connection {
+public:
+    connection(const config& cfg, tcp_stats& stats, segment_sink& out, connection_observer& observer) noexcept;
+    ~connection();
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+
+    // --- opening (RFC 9293 §3.10.1) ---
+    /// Active open: CLOSED -> SYN-SENT, sends SYN. `ts_offset` randomizes TSval (RFC 7323 §5.4).
+    void open_active(const ip::four_tuple& tuple, seq_number iss, std::uint32_t ts_offset, instant now);
+    /// Passive open for a SYN that reached a listener: -> SYN-RECEIVED, sends SYN-ACK.
+    void open_passive(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
+                      std::uint32_t ts_offset, instant now);
+
+    // --- the wire ---
+    /// RFC 9293 §3.10.7: every segment whose 4-tuple names this connection (checksum already checked).
+    void on_segment(const wire::tcp_segment& seg, instant now);
+    /// Fires whatever timers are due at `now` (RTO, delayed ACK, persist, keepalive, TIME-WAIT).
+    void on_timer(instant now);
+    /// The earliest pending timer, if any.
+    std::optional<instant> deadline() const noexcept;
+
+    // --- the application ---
+    /// Copies as much of `data` as the send buffer takes; 0 when full (or not in a sending state).
+    std::size_t send(bytes data, instant now);
+    /// Copies in-order received bytes out; 0 when none (check eof()/last_error()).
+    std::size_t receive(mutable_bytes out, instant now);
+    std::size_t bytes_readable() const noexcept;
+    std::size_t send_space() const noexcept;
+    /// Bytes queued but not yet acknowledged by the peer (the Send-Q of ss).
+    std::size_t bytes_unacknowledged() const noexcept;
+    /// The peer's FIN has arrived and every byte before it has been read.
+    bool eof() const noexcept;
+    /// Half-close: FIN after the queued data (ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK).
+    void shutdown_send(instant now);
+    /// Orderly close: shutdown_send, and the application reads no more (data arriving later is
+    /// answered with RST, RFC 9293 §3.10.7 / RFC 1122 4.2.2.13).
+    void close(instant now);
+    /// RST now, drop everything (SO_LINGER 0); goes CLOSED.
+    void abort(instant now);
+
+    // --- options ---
+    void set_no_delay(bool on) noexcept;
+    void set_keep_alive(bool on, instant now) noexcept;
+
+    // --- inspection ---
+    state current_state() const noexcept;
+    error last_error() const noexcept;
+    const ip::four_tuple& tuple() const noexcept;
+    seq_number rcv_nxt() const noexcept;
+    /// RFC 9293 §3.10.7.4 / RFC 6191: may a new SYN with this ISN replace us (we are in TIME-WAIT)?
+    bool accepts_reincarnation(const wire::tcp_segment& syn) const noexcept;
+    connection_info info() const noexcept;
+
+    /// Opaque slot the socket layer uses to find its own bookkeeping.
+    void* user_data = nullptr;
+
+private:
+    struct impl;
+    impl* impl_;  // allocated at construction (connection set-up, never per packet)
+};
+
+}  // namespace tapstack::tcp

@@ -1,0 +1,132 @@
+// ARP (RFC 826) with the cache rules of RFC 1122 2.3.2: entries expire, a bounded number of
+// packets wait per unresolved address, requests are retried and then given up.
+#include "stack_impl.hpp"
+#include <tapstack/wire/arp.hpp>
+
+namespace tapstack {
+
+arp_entry* stack::impl::arp_lookup(ip::address_v4 a) {
+    if (arp_last_hit < arp_entries.size()) {
+        auto& e = arp_entries[arp_last_hit];
+        if (e.in_use && e.address == a) return &e;
+    }
+    for (std::size_t i = 0; i < arp_entries.size(); ++i) {
+        auto& e = arp_entries[i];
+        if (e.in_use && e.address == a) {
+            arp_last_hit = static_cast<std::uint16_t>(i);
+            return &e;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+/// A free slot, else the resolved entry that expires first (never one with packets waiting).
+arp_entry* arp_victim(std::vector<arp_entry>& entries) {
+    arp_entry* oldest = nullptr;
+    for (auto& e : entries) {
+        if (!e.in_use) return &e;
+        if (e.resolved && (!oldest || e.expires_at < oldest->expires_at)) oldest = &e;
+    }
+    return oldest;
+}
+}  // namespace
+
+void stack::impl::arp_learn(ip::address_v4 a, const link::mac_address& mac, instant t, bool create) {
+    if (a.is_unspecified() || a.is_broadcast() || mac.is_multicast()) return;
+    arp_entry* e = arp_lookup(a);
+    if (!e) {
+        if (!create) return;
+        e = arp_victim(arp_entries);
+        if (!e) {
+            ++stats.arp.cache_full_drops;
+            return;
+        }
+        *e = arp_entry{};
+        e->in_use = true;
+        e->address = a;
+    }
+    e->mac = mac;
+    e->resolved = true;
+    e->retries = 0;
+    e->expires_at = t + cfg.arp_entry_lifetime;
+    if (e->pending_count == 0) return;
+    // Release the frames that waited for this address, oldest first.
+    const auto index = static_cast<std::uint16_t>(e - arp_entries.data());
+    for (auto& p : pending) {
+        if (!p.in_use || p.entry != index) continue;
+        for (std::size_t i = 0; i < mac.bytes.size(); ++i) p.bytes[i] = std::byte{mac.bytes[i]};
+        emit(bytes{p.bytes.data(), p.length}, t);
+        p.in_use = false;
+    }
+    e->pending_count = 0;
+}
+
+void stack::impl::on_arp(bytes packet, instant t) {
+    auto arp = wire::arp_view::parse(packet);
+    if (!arp) {
+        ++stats.arp.in_errors;
+        return;
+    }
+    const bool request = arp->operation() == static_cast<std::uint16_t>(wire::arp_operation::request);
+    const bool reply = arp->operation() == static_cast<std::uint16_t>(wire::arp_operation::reply);
+    if (request) ++stats.arp.in_requests;
+    else if (reply) ++stats.arp.in_replies;
+    else {
+        ++stats.arp.in_errors;
+        return;
+    }
+    // RFC 826 "Packet Reception": update an existing entry whoever it was for; create one only
+    // when the packet is for us.
+    const bool for_us = arp->target_ip() == cfg.ipv4.addr && !cfg.ipv4.addr.is_unspecified();
+    if (arp->sender_ip() != cfg.ipv4.addr) arp_learn(arp->sender_ip(), arp->sender_mac(), t, for_us);
+    if (!for_us || !request) return;
+
+    wire::arp_packet answer{wire::arp_operation::reply, cfg.mac, cfg.ipv4.addr, arp->sender_mac(), arp->sender_ip()};
+    wire::ethernet_header{arp->sender_mac(), cfg.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}.encode(tx);
+    answer.encode(mutable_bytes{tx}.subspan(wire::ethernet_header_size));
+    // Pad to the 60-byte Ethernet minimum as a NIC would.
+    constexpr std::size_t min_frame = 60;
+    std::fill(tx.begin() + wire::ethernet_header_size + wire::arp_packet_size, tx.begin() + min_frame, std::byte{0});
+    ++stats.arp.out_replies;
+    emit(bytes{tx.data(), min_frame}, t);
+}
+
+void stack::impl::arp_send_request(ip::address_v4 target, instant t) {
+    std::array<std::byte, 60> frame{};
+    wire::ethernet_header{link::mac_address::broadcast(), cfg.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}.encode(frame);
+    wire::arp_packet{wire::arp_operation::request, cfg.mac, cfg.ipv4.addr, link::mac_address{}, target}.encode(
+        mutable_bytes{frame}.subspan(wire::ethernet_header_size));
+    ++stats.arp.out_requests;
+    emit(frame, t);
+}
+
+void stack::impl::arp_poll(instant t) {
+    for (auto& e : arp_entries) {
+        if (!e.in_use || e.resolved || t < e.next_retry_at) continue;
+        if (e.retries >= cfg.arp_max_retries) {
+            // Give up: drop what waited (RFC 1122 2.3.2.1 flooding rule: stop asking).
+            ++stats.arp.resolution_failures;
+            const auto index = static_cast<std::uint16_t>(&e - arp_entries.data());
+            for (auto& p : pending)
+                if (p.in_use && p.entry == index) {
+                    p.in_use = false;
+                    ++stats.arp.pending_drops;
+                }
+            e = arp_entry{};
+            continue;
+        }
+        ++e.retries;
+        e.next_retry_at = t + cfg.arp_retry_interval;
+        arp_send_request(e.address, t);
+    }
+}
+
+std::optional<instant> stack::impl::arp_deadline() const {
+    std::optional<instant> next;
+    for (const auto& e : arp_entries)
+        if (e.in_use && !e.resolved && (!next || e.next_retry_at < *next)) next = e.next_retry_at;
+    return next;
+}
+
+}  // namespace tapstack

@@ -1,0 +1,98 @@
+// IPv4 output (RFC 791, RFC 1122 3.3.1): next hop on-link or via the gateway, then ARP.
+#include "stack_impl.hpp"
+
+namespace tapstack {
+
+mutable_bytes stack::impl::begin_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size) {
+    (void)dst;
+    if (payload_size + wire::ipv4_min_header_size > cfg.mtu) {
+        ++stats.ip.out_too_big;
+        return {};
+    }
+    wire::ipv4_header h;
+    h.source = cfg.ipv4.addr;
+    h.destination = dst;
+    h.protocol = protocol;
+    h.ttl = cfg.ttl;
+    // RFC 6864: with DF set the ID has no meaning for reassembly; a counter is still what
+    // Linux sends for unconnected traffic and it helps reading captures.
+    h.identification = next_ip_id++;
+    h.dont_fragment = true;
+    h.encode(mutable_bytes{tx}.subspan(wire::ethernet_header_size), payload_size);
+    return mutable_bytes{tx}.subspan(wire::ethernet_header_size + wire::ipv4_min_header_size, payload_size);
+}
+
+bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, instant t) {
+    ++stats.ip.out_requests;
+    const std::size_t frame_size = wire::ethernet_header_size + wire::ipv4_min_header_size + payload_size;
+    const auto eth_type = static_cast<std::uint16_t>(wire::ether_type::ipv4);
+    if (dst.is_broadcast() || dst == cfg.ipv4.directed_broadcast()) {
+        wire::ethernet_header{link::mac_address::broadcast(), cfg.mac, eth_type}.encode(tx);
+        emit(bytes{tx.data(), frame_size}, t);
+        return true;
+    }
+    ip::address_v4 next_hop = dst;
+    if (!cfg.ipv4.contains(dst)) {
+        if (!cfg.gateway) {
+            ++stats.ip.out_no_routes;
+            return false;
+        }
+        next_hop = *cfg.gateway;
+    }
+    arp_entry* e = arp_lookup(next_hop);
+    if (e && e->resolved && t < e->expires_at) {
+        wire::ethernet_header{e->mac, cfg.mac, eth_type}.encode(tx);
+        emit(bytes{tx.data(), frame_size}, t);
+        return true;
+    }
+    if (e && e->resolved) {  // expired: ask again, park the packet meanwhile
+        e->resolved = false;
+        e->retries = 0;
+        e->next_retry_at = t;
+    }
+    if (!e) {
+        arp_entry* slot = nullptr;
+        for (auto& c : arp_entries)
+            if (!c.in_use) { slot = &c; break; }
+        if (!slot)
+            for (auto& c : arp_entries)
+                if (c.resolved && c.pending_count == 0 && (!slot || c.expires_at < slot->expires_at)) slot = &c;
+        if (!slot) {
+            ++stats.arp.cache_full_drops;
+            return false;
+        }
+        *slot = arp_entry{};
+        slot->in_use = true;
+        slot->address = next_hop;
+        slot->next_retry_at = t;
+        e = slot;
+    }
+    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in.
+    pending_frame* p = nullptr;
+    if (e->pending_count < cfg.arp_max_pending_per_address)
+        for (auto& c : pending)
+            if (!c.in_use) { p = &c; break; }
+    if (!p) {
+        ++stats.arp.pending_drops;
+    } else {
+        wire::ethernet_header{link::mac_address{}, cfg.mac, eth_type}.encode(tx);
+        std::copy_n(tx.begin(), frame_size, p->bytes.begin());
+        p->in_use = true;
+        p->length = static_cast<std::uint16_t>(frame_size);
+        p->entry = static_cast<std::uint16_t>(e - arp_entries.data());
+        ++e->pending_count;
+    }
+    if (t >= e->next_retry_at) {
+        ++e->retries;
+        e->next_retry_at = t + cfg.arp_retry_interval;
+        arp_send_request(next_hop, t);
+    }
+    return true;
+}
+
+void stack::impl::emit(bytes frame, instant t) {
+    ++stats.link.out_frames;
+    out->send_frame(frame, t);
+}
+
+}  // namespace tapstack

@@ -1,0 +1,164 @@
+// Inbound dispatch (Ethernet -> ARP / IPv4 -> ICMP, UDP, TCP), poll(), and the public façade.
+#include "stack_impl.hpp"
+#include <stdexcept>
+#include <tapstack/wire/arp.hpp>
+
+namespace tapstack {
+
+stack::impl::impl(const stack_config& c, link::frame_sink& o)
+    : cfg{c},
+      out{&o},
+      rng{c.seed},
+      tx(std::size_t{c.mtu} + wire::ethernet_header_size),
+      arp_entries(c.arp_max_entries),
+      pending(c.arp_max_pending),
+      port_perturbation(256),  // RFC 6056 §3.3.4: "TABLE_LENGTH"
+      tuple_buckets(std::bit_ceil(std::max<std::uint32_t>(c.max_tcp_sockets, 16))),
+      connections(tuple_table::bucket_traits(tuple_buckets.data(), tuple_buckets.size())) {
+    isn_key[0] = rng.next();
+    isn_key[1] = rng.next();
+    port_key[0] = rng.next();
+    port_key[1] = rng.next();
+    next_ip_id = static_cast<std::uint16_t>(rng.next());
+    for (auto& p : port_perturbation) p = static_cast<std::uint16_t>(rng.next());
+    for (auto& p : pending) p.bytes.resize(tx.size());
+    icmp_tokens = static_cast<double>(cfg.icmp_error_rate);
+    slots.reserve(std::size_t{cfg.max_udp_sockets} + cfg.max_tcp_sockets);
+    event_queue.reserve(64);
+}
+
+stack::impl::~impl() {
+    // Unlink every intrusive hook before the sockets go (safe_link asserts otherwise).
+    timers.clear();
+    connections.clear();
+    for (auto& s : slots) {
+        if (s.tcp) {
+            s.tcp->accept_queue.clear();
+            tcp_ports.remove(s.tcp->binding);
+        }
+        if (s.udp) udp_ports.remove(s.udp->binding);
+    }
+}
+
+call_scope::~call_scope() {
+    s_.reap(s_.now);
+    s_.flush_events();
+}
+
+void stack::impl::receive(bytes frame, instant t) {
+    now = t;
+    ++stats.link.in_frames;
+    auto eth = wire::ethernet_view::parse(frame);
+    if (!eth) {
+        ++stats.link.in_truncated;
+        return;
+    }
+    const auto dst = eth->destination();
+    if (dst != cfg.mac && !dst.is_broadcast()) {
+        ++stats.link.in_not_for_us;
+        return;
+    }
+    switch (eth->type()) {
+    case static_cast<std::uint16_t>(wire::ether_type::arp):
+        on_arp(eth->payload(), t);
+        return;
+    case static_cast<std::uint16_t>(wire::ether_type::ipv4):
+        break;
+    default:
+        ++stats.link.in_unknown_ethertype;
+        return;
+    }
+
+    ++stats.ip.in_receives;
+    auto ip = wire::ipv4_view::parse(eth->payload());
+    if (!ip) {
+        ++stats.ip.in_hdr_errors;
+        return;
+    }
+    const auto src = ip->source();
+    const auto to = ip->destination();
+    const bool to_us = to == cfg.ipv4.addr;
+    const bool to_broadcast = to.is_broadcast() || to == cfg.ipv4.directed_broadcast();
+    if (!to_us && !to_broadcast) {
+        ++stats.ip.in_addr_errors;  // RFC 1122 3.3.4.2: we do not forward
+        return;
+    }
+    // RFC 1122 3.2.1.3: a source address that is broadcast, multicast or ours is discarded.
+    if (src.is_broadcast() || src.is_multicast() || src == cfg.ipv4.directed_broadcast() ||
+        (src == cfg.ipv4.addr && !src.is_unspecified())) {
+        ++stats.ip.in_martians;
+        return;
+    }
+    if (ip->is_fragment()) {
+        ++stats.ip.in_fragments_dropped;  // no IPv4 reassembly: we never send fragments either
+        return;
+    }
+    switch (ip->protocol()) {
+    case static_cast<std::uint8_t>(wire::ip_protocol::icmp):
+        ++stats.ip.in_delivers;
+        on_icmp(*ip, t);
+        return;
+    case static_cast<std::uint8_t>(wire::ip_protocol::udp):
+        ++stats.ip.in_delivers;
+        on_udp(*ip, t);
+        return;
+    case static_cast<std::uint8_t>(wire::ip_protocol::tcp):
+        if (!to_us) {
+            ++stats.ip.in_addr_errors;  // TCP is never broadcast
+            return;
+        }
+        ++stats.ip.in_delivers;
+        on_tcp(*ip, t);
+        return;
+    default:
+        ++stats.ip.in_unknown_protos;
+        // RFC 1122 3.2.2.1: protocol unreachable, but never in answer to a broadcast.
+        if (to_us) send_unreachable(*ip, wire::icmp_unreachable_code::protocol, t);
+        return;
+    }
+}
+
+std::optional<instant> stack::impl::poll(instant t) {
+    now = t;
+    arp_poll(t);
+    tcp_poll(t);
+    std::optional<instant> next = arp_deadline();
+    if (!timers.empty()) {
+        const instant tcp_next = timers.begin()->deadline;
+        if (!next || tcp_next < *next) next = tcp_next;
+    }
+    return next;
+}
+
+// ---------------------------------------------------------------- façade
+
+stack::stack(const stack_config& cfg, link::frame_sink& out) {
+    if (auto why = cfg.validate()) throw std::invalid_argument("tapstack::stack_config: " + *why);
+    impl_ = std::make_unique<impl>(cfg, out);
+}
+stack::~stack() = default;
+
+void stack::receive(bytes frame, instant now) {
+    call_scope scope{*impl_};
+    impl_->receive(frame, now);
+}
+
+std::optional<instant> stack::poll(instant now) {
+    std::optional<instant> next;
+    {
+        call_scope scope{*impl_};
+        next = impl_->poll(now);
+    }
+    // Reaping and event handlers may have changed the timers.
+    if (!impl_->timers.empty()) {
+        const instant tcp_next = impl_->timers.begin()->deadline;
+        if (!next || tcp_next < *next) next = tcp_next;
+    }
+    return next;
+}
+
+const stack_config& stack::config() const noexcept { return impl_->cfg; }
+const stack_stats& stack::stats() const noexcept { return impl_->stats; }
+void stack::set_output(link::frame_sink& out) noexcept { impl_->out = &out; }
+
+}  // namespace tapstack

@@ -1,0 +1,108 @@
+// `netstat -s`-style rendering of the counters.
+#include <tapstack/stats.hpp>
+#include <string_view>
+
+namespace tapstack {
+namespace {
+class table {
+public:
+    explicit table(std::string& out, bool all) : out_{out}, all_{all} {}
+    void section(std::string_view name) {
+        out_ += name;
+        out_ += ":\n";
+    }
+    void row(std::string_view name, std::uint64_t v) {
+        if (v == 0 && !all_) return;
+        out_ += "    ";
+        out_ += std::to_string(v);
+        out_ += ' ';
+        out_ += name;
+        out_ += '\n';
+    }
+
+private:
+    std::string& out_;
+    bool all_;
+};
+}  // namespace
+
+std::string format_stats(const stack_stats& s, bool all) {
+    std::string out;
+    table t{out, all};
+    t.section("Link");
+    t.row("frames received", s.link.in_frames);
+    t.row("frames sent", s.link.out_frames);
+    t.row("truncated frames dropped", s.link.in_truncated);
+    t.row("frames for other hosts dropped", s.link.in_not_for_us);
+    t.row("frames of unknown ethertype dropped", s.link.in_unknown_ethertype);
+    t.section("Arp");
+    t.row("requests received", s.arp.in_requests);
+    t.row("replies received", s.arp.in_replies);
+    t.row("malformed packets dropped", s.arp.in_errors);
+    t.row("requests sent", s.arp.out_requests);
+    t.row("replies sent", s.arp.out_replies);
+    t.row("resolutions given up", s.arp.resolution_failures);
+    t.row("packets dropped waiting for resolution", s.arp.pending_drops);
+    t.row("packets dropped: cache full", s.arp.cache_full_drops);
+    t.section("Ip");
+    t.row("total packets received", s.ip.in_receives);
+    t.row("with invalid headers", s.ip.in_hdr_errors);
+    t.row("with invalid addresses", s.ip.in_addr_errors);
+    t.row("with unknown protocol", s.ip.in_unknown_protos);
+    t.row("incoming packets delivered", s.ip.in_delivers);
+    t.row("fragments dropped", s.ip.in_fragments_dropped);
+    t.row("martian sources dropped", s.ip.in_martians);
+    t.row("requests sent out", s.ip.out_requests);
+    t.row("dropped because of missing route", s.ip.out_no_routes);
+    t.row("dropped: larger than the MTU", s.ip.out_too_big);
+    t.section("Icmp");
+    t.row("ICMP messages received", s.icmp.in_msgs);
+    t.row("input ICMP message failed", s.icmp.in_errors);
+    t.row("echo requests received", s.icmp.in_echos);
+    t.row("destination unreachable received", s.icmp.in_dest_unreachs);
+    t.row("ICMP messages sent", s.icmp.out_msgs);
+    t.row("echo replies sent", s.icmp.out_echo_reps);
+    t.row("destination unreachable sent", s.icmp.out_dest_unreachs);
+    t.row("ICMP errors rate limited", s.icmp.out_rate_limited);
+    t.section("Tcp");
+    t.row("active connection openings", s.tcp.active_opens);
+    t.row("passive connection openings", s.tcp.passive_opens);
+    t.row("failed connection attempts", s.tcp.attempt_fails);
+    t.row("connection resets received in established", s.tcp.estab_resets);
+    t.row("segments received", s.tcp.in_segs);
+    t.row("segments sent out", s.tcp.out_segs);
+    t.row("segments retransmitted", s.tcp.retrans_segs);
+    t.row("bad segments received", s.tcp.in_errs);
+    t.row("resets sent", s.tcp.out_rsts);
+    t.row("resets received", s.tcp.in_rsts);
+    t.row("fast retransmits", s.tcp.fast_retransmits);
+    t.row("retransmission timeouts", s.tcp.timeouts);
+    t.row("out-of-order segments queued", s.tcp.out_of_order_segs);
+    t.row("out-of-order segments dropped (bound)", s.tcp.out_of_order_drops);
+    t.row("duplicate segments", s.tcp.duplicate_segs);
+    t.row("challenge ACKs sent", s.tcp.challenge_acks);
+    t.row("challenge ACKs suppressed", s.tcp.challenge_acks_suppressed);
+    t.row("segments outside the window dropped", s.tcp.in_window_drops);
+    t.row("PAWS rejected segments", s.tcp.paws_drops);
+    t.row("zero window probes sent", s.tcp.zero_window_probes);
+    t.row("keepalive probes sent", s.tcp.keepalive_probes);
+    t.row("connections timed out", s.tcp.connections_timed_out);
+    t.row("connections aborted", s.tcp.connections_aborted);
+    t.row("delayed ACKs sent", s.tcp.delayed_acks);
+    t.row("SACK recoveries", s.tcp.sack_recoveries);
+    t.row("segments with port 0 dropped", s.tcp.port_zero_drops);
+    t.row("resets for segments without a socket", s.tcp.no_listener_rsts);
+    t.row("SYNs dropped: SYN backlog full", s.tcp.syn_backlog_drops);
+    t.row("SYNs dropped: accept queue full", s.tcp.accept_queue_drops);
+    t.row("SYNs dropped: connection limit", s.tcp.connection_limit_drops);
+    t.row("TIME-WAIT connections reused", s.tcp.time_wait_reuses);
+    t.section("Udp");
+    t.row("packets received", s.udp.in_datagrams);
+    t.row("packets to unknown port received", s.udp.no_ports);
+    t.row("packet receive errors", s.udp.in_errors);
+    t.row("receive buffer errors", s.udp.rcvbuf_errors);
+    t.row("packets sent", s.udp.out_datagrams);
+    return out;
+}
+
+}  // namespace tapstack

@@ -1,0 +1,122 @@
+#include <tapstack/link/memory_link.hpp>
+
+#include <algorithm>
+#include <cassert>
+
+namespace tapstack::link {
+
+memory_link::queue::queue(memory_link& owner, std::uint64_t& queued_counter, std::size_t frames,
+                          std::size_t frame_size)
+    : owner_{&owner}, queued_{&queued_counter}, frame_size_{frame_size}, storage_(frames * frame_size),
+      lengths_(frames) {}
+
+void memory_link::queue::send_frame(bytes frame, instant) {
+    if (frame.size() > frame_size_) {
+        ++owner_->stats_.oversize_drops;
+        return;
+    }
+    if (count_ == lengths_.size()) {
+        ++owner_->stats_.full_drops;
+        return;
+    }
+    const std::size_t slot = (head_ + count_) % lengths_.size();
+    copy_bytes(storage_, slot * frame_size_, frame);
+    lengths_[slot] = frame.size();
+    ++count_;
+    ++*queued_;
+}
+
+bytes memory_link::queue::front() const noexcept {
+    assert(count_ > 0);
+    return bytes{storage_.data() + head_ * frame_size_, lengths_[head_]};
+}
+
+void memory_link::queue::pop() noexcept {
+    assert(count_ > 0);
+    head_ = (head_ + 1) % lengths_.size();
+    --count_;
+}
+
+memory_link::memory_link(const memory_link_config& cfg)
+    : cfg_{cfg},
+      a_to_b_{*this, stats_.queued_a_to_b, std::max<std::size_t>(cfg.queue_frames, 1), cfg.max_frame_size},
+      b_to_a_{*this, stats_.queued_b_to_a, std::max<std::size_t>(cfg.queue_frames, 1), cfg.max_frame_size},
+      now_{cfg.start} {}
+
+bool memory_link::deliver_one(queue& q, station_ref& to, std::uint64_t& counter, instant now) {
+    if (q.count_ == 0) return false;
+    // The slot stays owned by the queue until receive() returns, so frames the receiver sends
+    // meanwhile (even into this same queue) land behind it and never overwrite it.
+    const bytes frame = q.front();
+    if (observer_ != nullptr) observer_->send_frame(frame, now);
+    ++counter;
+    if (to.receive != nullptr) to.receive(to.object, frame, now);
+    q.pop();
+    return true;
+}
+
+std::size_t memory_link::pump(instant now) {
+    assert(!pumping_ && "memory_link::pump called re-entrantly from a receive()");
+    if (pumping_) return 0;
+    pumping_ = true;
+    std::size_t delivered = 0;
+    for (;;) {
+        const bool to_b = deliver_one(a_to_b_, b_, stats_.delivered_to_b, now);
+        const bool to_a = deliver_one(b_to_a_, a_, stats_.delivered_to_a, now);
+        if (!to_b && !to_a) break;
+        delivered += std::size_t{to_b} + std::size_t{to_a};
+        if (delivered > cfg_.max_frames_per_instant) {
+            ++stats_.storms;
+            break;
+        }
+    }
+    pumping_ = false;
+    return delivered;
+}
+
+void memory_link::settle() {
+    std::uint64_t budget = cfg_.max_frames_per_instant;
+    for (;;) {
+        const std::size_t n = pump(now_);
+        if (a_.poll != nullptr) deadline_a_ = a_.poll(a_.object, now_);
+        if (b_.poll != nullptr) deadline_b_ = b_.poll(b_.object, now_);
+        if (a_to_b_.count_ == 0 && b_to_a_.count_ == 0) return;
+        if (n >= budget) {
+            ++stats_.storms;
+            return;
+        }
+        budget -= n;
+    }
+}
+
+std::optional<instant> memory_link::next_deadline() const noexcept {
+    if (deadline_a_ && deadline_b_) return std::min(*deadline_a_, *deadline_b_);
+    return deadline_a_ ? deadline_a_ : deadline_b_;
+}
+
+void memory_link::advance_to(instant t) noexcept { now_ = std::max(now_, t); }
+
+bool memory_link::run_until(const std::function<bool()>& pred, instant limit) {
+    for (;;) {
+        settle();
+        if (pred()) return true;
+        auto next = next_deadline();
+        if (!next || *next > limit) {
+            if (now_ < limit) {
+                now_ = limit;
+                settle();
+            }
+            return pred();
+        }
+        // A deadline at or before now (a stack that did not clear a fired timer) must not
+        // stall the clock: step one tick past it.
+        now_ = std::max(*next, now_ + duration{1});
+    }
+}
+
+void memory_link::run_for(duration d) {
+    const instant limit = now_ + d;
+    run_until([] { return false; }, limit);
+}
+
+}  // namespace tapstack::link

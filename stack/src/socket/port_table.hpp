@@ -1,0 +1,48 @@
+#pragma once
+// Who holds which local port, per protocol, with the conflict rules operating systems follow.
+#include <vector>
+#include <boost/intrusive/list.hpp>
+#include <tapstack/errc.hpp>
+#include <tapstack/ip/address.hpp>
+
+namespace tapstack {
+namespace tcp { class connection; }
+
+/// One socket's claim on a local (address, port). Embedded in the socket that owns it.
+struct port_binding {
+    boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::safe_link>> hook;
+    ip::address address;            // ours, or the unspecified address (wildcard)
+    ip::port_number port = 0;
+    bool reuse_address = false;
+    bool listening = false;
+    const tcp::connection* conn = nullptr;  // set for connections (their state matters for reuse)
+    std::uint32_t owner_slot = 0;           // the socket slot that holds this binding
+    bool linked() const noexcept { return hook.is_linked(); }
+};
+
+class port_table {
+public:
+    port_table();
+    /// address_in_use when (address, port) overlaps a binding that may not be shared: the same
+    /// address, or either side the wildcard (Linux semantics). With reuse_address on the new
+    /// socket, bindings in TIME-WAIT never conflict, and neither do bindings that also set it
+    /// and are not listening (SO_REUSEADDR as Linux implements it).
+    errc check(const ip::address& address, ip::port_number port, bool reuse_address) const;
+    void add(port_binding& b);
+    void remove(port_binding& b);
+    bool empty(ip::port_number port) const { return by_port_[port].empty(); }
+    /// True when a binding other than a connection (a listener or a bound, unconnected socket)
+    /// overlaps `address` on `port`: an ephemeral connect may not share that port.
+    bool has_non_connection(const ip::address& address, ip::port_number port) const;
+    /// Calls fn(binding&) for every binding on a port.
+    template <class Fn> void for_each(ip::port_number port, Fn&& fn) const {
+        for (const auto& b : by_port_[port]) fn(b);
+    }
+
+private:
+    using list = boost::intrusive::list<port_binding,
+        boost::intrusive::member_hook<port_binding, decltype(port_binding::hook), &port_binding::hook>>;
+    std::vector<list> by_port_;  // 65536 list heads
+};
+
+}  // namespace tapstack

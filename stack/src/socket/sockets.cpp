@@ -1,0 +1,110 @@
+// Socket slots, handles, readiness events and ephemeral ports, shared by UDP and TCP.
+#include "../core/stack_impl.hpp"
+
+namespace tapstack {
+
+result<std::uint32_t> stack::impl::allocate_slot(socket_kind kind) {
+    std::uint32_t slot;
+    if (!free_slots.empty()) {
+        slot = free_slots.back();
+        free_slots.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(slots.size());
+        slots.emplace_back();
+    }
+    slots[slot].kind = kind;
+    slots[slot].waiter = nullptr;
+    slots[slot].pending_events = 0;
+    return slot;
+}
+
+void stack::impl::free_slot(std::uint32_t slot) {
+    auto& s = slots[slot];
+    s.kind = socket_kind::free;
+    ++s.generation;  // every handle to the old socket is stale now
+    s.waiter = nullptr;
+    s.pending_events = 0;
+    s.udp.reset();
+    s.tcp.reset();
+    free_slots.push_back(slot);
+}
+
+socket_slot* stack::impl::lookup(socket_handle h, socket_kind kind) {
+    if (h.slot >= slots.size()) return nullptr;
+    auto& s = slots[h.slot];
+    return s.kind == kind && s.generation == h.generation ? &s : nullptr;
+}
+
+const socket_slot* stack::impl::lookup(socket_handle h, socket_kind kind) const {
+    return const_cast<stack::impl*>(this)->lookup(h, kind);
+}
+
+void stack::impl::notify(std::uint32_t slot, std::uint8_t events) {
+    auto& s = slots[slot];
+    if (!s.waiter) return;
+    if (s.pending_events == 0) event_queue.push_back(slot);
+    s.pending_events |= events;
+}
+
+void stack::impl::flush_events() {
+    // Waiters may call back into the stack (and queue more events): deliver until quiet, and
+    // never re-entrantly.
+    if (flushing_events) return;
+    flushing_events = true;
+    for (std::size_t i = 0; i < event_queue.size(); ++i) {
+        const auto slot = event_queue[i];
+        auto& s = slots[slot];
+        const auto events = s.pending_events;
+        s.pending_events = 0;
+        if (events && s.waiter) s.waiter->on_socket_event(handle_of(slot), events);
+    }
+    event_queue.clear();
+    flushing_events = false;
+}
+
+bool stack::impl::is_local_address(const ip::address& a) const {
+    return a.is_v4() && (a.to_v4() == cfg.ipv4.addr || a.to_v4().is_unspecified());
+}
+
+errc stack::impl::check_bindable(ip::port_number port) const {
+    if (port != 0 && port < 1024 && !cfg.privileged) return errc::access_denied;
+    return errc::success;
+}
+
+ip::port_number stack::impl::pick_ephemeral_tcp(const ip::address& local, const ip::endpoint& remote) {
+    // RFC 6056 §3.3.4, algorithm 4 (double-hash port selection): the offset depends on the
+    // destination, so ports are unpredictable across destinations, and the per-bucket counter
+    // makes a 4-tuple come back only after the whole range has been walked.
+    const std::uint32_t low = cfg.ephemeral_low;
+    const std::uint32_t count = std::uint32_t{cfg.ephemeral_high} - low + 1;
+    struct {
+        std::array<std::uint8_t, 16> local, remote;
+        std::uint16_t port;
+    } key{local.key_bytes(), remote.address.key_bytes(), remote.port};
+    const std::uint64_t f = siphash24(port_key, &key, sizeof key);
+    const std::uint64_t g_key[2] = {port_key[1], port_key[0]};
+    auto& counter = port_perturbation[siphash24(g_key, &key, sizeof key) % port_perturbation.size()];
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const auto port = static_cast<ip::port_number>(low + (f + counter + i) % count);
+        if (tcp_ports.has_non_connection(local, port)) continue;
+        if (connections.find(ip::four_tuple{{local, port}, remote}) != connections.end()) continue;
+        // RFC 6056 suggests incrementing by one; Linux adds 2 per use to keep parity for bind().
+        counter = static_cast<std::uint16_t>(counter + i + 1);
+        return port;
+    }
+    return 0;
+}
+
+ip::port_number stack::impl::pick_ephemeral_any(port_table& ports) {
+    // bind() to port 0: no destination yet, so a random start and a walk to a port nobody holds.
+    const std::uint32_t low = cfg.ephemeral_low;
+    const std::uint32_t count = std::uint32_t{cfg.ephemeral_high} - low + 1;
+    const std::uint32_t start = rng.below(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const auto port = static_cast<ip::port_number>(low + (start + i) % count);
+        if (ports.empty(port)) return port;
+    }
+    return 0;
+}
+
+}  // namespace tapstack

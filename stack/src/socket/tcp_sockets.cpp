@@ -1,0 +1,527 @@
+// TCP sockets: listeners, the 4-tuple table, LISTEN-state processing (RFC 9293 §3.10.7.2),
+// resets for segments nobody owns (§3.10.7.1), ISNs (RFC 6528), and the per-connection timers.
+#include "../core/stack_impl.hpp"
+
+namespace tapstack {
+namespace {
+bool may_send_data(tcp::state s) {
+    return s == tcp::state::established || s == tcp::state::close_wait;
+}
+bool is_handshaking(tcp::state s) {
+    return s == tcp::state::syn_sent || s == tcp::state::syn_received;
+}
+errc to_errc(tcp::error e) {
+    switch (e) {
+    case tcp::error::none: return errc::success;
+    case tcp::error::connection_refused: return errc::connection_refused;
+    case tcp::error::connection_reset: return errc::connection_reset;
+    case tcp::error::timed_out: return errc::timed_out;
+    case tcp::error::connection_aborted: return errc::connection_aborted;
+    }
+    return errc::connection_aborted;
+}
+}  // namespace
+
+tcp::seq_number stack::impl::make_isn(const ip::four_tuple& t, instant at) const {
+    // RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), M a 4 µs clock.
+    struct {
+        std::array<std::uint8_t, 16> la, ra;
+        std::uint16_t lp, rp;
+    } key{t.local.address.key_bytes(), t.remote.address.key_bytes(), t.local.port, t.remote.port};
+    const auto f = static_cast<std::uint32_t>(siphash24(isn_key, &key, sizeof key));
+    const auto m = static_cast<std::uint32_t>(to_us(at) / 4);
+    return tcp::seq_number{m + f};
+}
+
+std::uint32_t stack::impl::make_ts_offset(const ip::four_tuple& t) const {
+    // RFC 7323 §5.4: a per-connection random offset keeps TSval from leaking uptime.
+    struct {
+        std::array<std::uint8_t, 16> la, ra;
+        std::uint16_t lp, rp;
+    } key{t.local.address.key_bytes(), t.remote.address.key_bytes(), t.local.port, t.remote.port};
+    const std::uint64_t k[2] = {isn_key[1], isn_key[0]};
+    return static_cast<std::uint32_t>(siphash24(k, &key, sizeof key));
+}
+
+tcp_socket* stack::impl::new_tcp_socket() {
+    if (tcp_socket_count >= cfg.max_tcp_sockets) return nullptr;
+    auto slot = allocate_slot(socket_kind::tcp);
+    if (!slot) return nullptr;
+    auto& s = slots[*slot];
+    s.tcp = std::make_unique<tcp_socket>();
+    s.tcp->slot = *slot;
+    s.tcp->binding.owner_slot = *slot;
+    ++tcp_socket_count;
+    return s.tcp.get();
+}
+
+tcp_socket* stack::impl::find_listener(const ip::address& local, ip::port_number port) {
+    tcp_socket* wildcard = nullptr;
+    for (auto* l : listeners) {
+        if (l->local.port != port) continue;
+        if (l->local.address == local) return l;
+        if (l->local.address.is_unspecified()) wildcard = l;
+    }
+    return wildcard;
+}
+
+void stack::impl::send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) {
+    if (!tuple.remote.address.is_v4()) return;  // TODO(#8): IPv6
+    const ip::address src = tuple.local.address, dst = tuple.remote.address;
+    const bool sent = send_ipv4(dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
+                                [&](mutable_bytes out) { wire::encode_tcp(seg, out, src, dst); });
+    if (sent) ++stats.tcp.out_segs;
+    if (sent && seg.flags.rst) ++stats.tcp.out_rsts;
+}
+
+void stack::impl::send_reset_for(const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t) {
+    // RFC 9293 §3.10.7.1: never answer a reset; otherwise
+    //   ACK set:   <SEQ=SEG.ACK><CTL=RST>
+    //   ACK clear: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    if (seg.flags.rst) return;
+    now = t;
+    wire::tcp_segment rst;
+    rst.source_port = tuple.local.port;
+    rst.destination_port = tuple.remote.port;
+    rst.flags.rst = true;
+    if (seg.flags.ack) {
+        rst.seq = seg.ack;
+    } else {
+        rst.ack = seg.seq + seg.sequence_length();
+        rst.flags.ack = true;
+    }
+    send_segment(tuple, rst);
+}
+
+void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
+    const ip::address src{ip.source()}, dst{ip.destination()};
+    auto view = wire::tcp_view::parse(ip.payload(), src, dst);
+    if (!view) {
+        ++stats.tcp.in_errs;
+        return;
+    }
+    auto decoded = view->decode();
+    if (!decoded) {
+        ++stats.tcp.in_errs;
+        return;
+    }
+    const auto& seg = *decoded;
+    ++stats.tcp.in_segs;
+    // Port 0 is reserved for TCP: nothing may come from or go to it.
+    if (seg.source_port == 0 || seg.destination_port == 0) {
+        ++stats.tcp.port_zero_drops;
+        return;
+    }
+    const ip::four_tuple tuple{{dst, seg.destination_port}, {src, seg.source_port}};
+    if (auto it = connections.find(tuple); it != connections.end()) {
+        tcp_socket& s = *it;
+        const bool reincarnation = s.conn->current_state() == tcp::state::time_wait && seg.flags.syn &&
+                                   !seg.flags.ack && !seg.flags.rst && s.conn->accepts_reincarnation(seg) &&
+                                   find_listener(dst, seg.destination_port) != nullptr;
+        if (!reincarnation) {
+            s.conn->on_segment(seg, t);
+            touch(s);
+            return;
+        }
+        // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN above the old sequence space ends TIME-WAIT.
+        ++stats.tcp.time_wait_reuses;
+        s.user_owned = false;
+        release_tcp(s);
+    }
+
+    tcp_socket* listener = find_listener(dst, seg.destination_port);
+    if (!listener) {
+        ++stats.tcp.no_listener_rsts;
+        send_reset_for(tuple, seg, t);
+        return;
+    }
+    // LISTEN (RFC 9293 §3.10.7.2): RST ignored, any ACK answered with RST, then SYN.
+    if (seg.flags.rst) return;
+    if (seg.flags.ack) {
+        send_reset_for(tuple, seg, t);
+        return;
+    }
+    if (!seg.flags.syn) return;
+    if (listener->half_open >= cfg.max_syn_backlog) {
+        ++stats.tcp.syn_backlog_drops;  // dropped silently, as Linux does: the peer retries
+        return;
+    }
+    if (listener->accept_queue.size() >= listener->backlog) {
+        ++stats.tcp.accept_queue_drops;
+        return;
+    }
+    tcp_socket* child = new_tcp_socket();
+    if (!child) {
+        ++stats.tcp.connection_limit_drops;
+        return;
+    }
+    child->role = tcp_role::connection;
+    child->user_owned = false;
+    child->parent = listener;
+    child->local = tuple.local;
+    child->reuse_address = listener->reuse_address;
+    child->conn = std::make_unique<tcp::connection>(cfg.tcp, stats.tcp, *this, *this);
+    child->conn->user_data = child;
+    child->no_delay = listener->no_delay;
+    if (child->no_delay) child->conn->set_no_delay(true);
+    child->binding.address = tuple.local.address;
+    child->binding.port = tuple.local.port;
+    child->binding.reuse_address = child->reuse_address;
+    child->binding.conn = child->conn.get();
+    ++listener->half_open;
+    // Tables first: the SYN-ACK leaves from inside open_passive and events may follow.
+    child->conn->open_passive(tuple, seg, make_isn(tuple, t), make_ts_offset(tuple), t);
+    connections.insert(*child);
+    tcp_ports.add(child->binding);
+    touch(*child);
+}
+
+void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
+    auto* s = static_cast<tcp_socket*>(c.user_data);
+    if (!s) return;
+    using ev = tcp::connection_observer;
+    if (events & ev::established) {
+        if (s->parent) {
+            --s->parent->half_open;
+            s->parent->accept_queue.push_back(*s);
+            notify(s->parent->slot, socket_event::readable);
+        } else {
+            notify(s->slot, socket_event::connected | socket_event::writable);
+        }
+    }
+    if (events & ev::readable) notify(s->slot, socket_event::readable);
+    if (events & ev::writable) notify(s->slot, socket_event::writable);
+    if (events & ev::closed) {
+        if (s->parent) {
+            if (s->accept_hook.is_linked()) s->parent->accept_queue.erase(s->parent->accept_queue.iterator_to(*s));
+            else --s->parent->half_open;  // died in SYN-RECEIVED
+            s->parent = nullptr;
+        }
+        s->error = to_errc(c.last_error());
+        notify(s->slot, socket_event::readable | socket_event::writable | socket_event::closed);
+        if (!s->user_owned && !s->reap_queued) {
+            s->reap_queued = true;
+            reap_queue.push_back(s);
+        }
+    }
+}
+
+void stack::impl::touch(tcp_socket& s) {
+    if (s.timer_hook.is_linked()) timers.erase(timers.iterator_to(s));
+    if (!s.conn) return;
+    if (auto d = s.conn->deadline()) {
+        s.deadline = *d;
+        timers.insert(s);
+    }
+}
+
+void stack::impl::tcp_poll(instant t) {
+    // Collect first: firing a timer re-inserts the socket, possibly still due.
+    due_timers.clear();
+    for (auto it = timers.begin(); it != timers.end() && it->deadline <= t; ++it) due_timers.push_back(&*it);
+    for (tcp_socket* s : due_timers) {
+        if (s->reap_queued || !s->conn) continue;
+        s->conn->on_timer(t);
+        touch(*s);
+    }
+}
+
+void stack::impl::release_tcp(tcp_socket& s) {
+    if (s.timer_hook.is_linked()) timers.erase(timers.iterator_to(s));
+    if (s.tuple_hook.is_linked()) connections.erase(connections.iterator_to(s));
+    if (s.accept_hook.is_linked() && s.parent) s.parent->accept_queue.erase(s.parent->accept_queue.iterator_to(s));
+    if (s.parent && !s.accept_hook.is_linked() && s.conn && is_handshaking(s.conn->current_state())) --s.parent->half_open;
+    s.parent = nullptr;
+    // A listener's unaccepted children go with it (RFC 9293 §3.10.4: CLOSE in LISTEN).
+    while (!s.accept_queue.empty()) {
+        tcp_socket& child = s.accept_queue.front();
+        s.accept_queue.pop_front();
+        child.parent = nullptr;
+        child.conn->abort(now);
+        if (!child.reap_queued) {
+            child.reap_queued = true;
+            reap_queue.push_back(&child);
+        }
+    }
+    if (s.role == tcp_role::listener) std::erase(listeners, &s);
+    tcp_ports.remove(s.binding);
+    --tcp_socket_count;
+    if (s.conn) s.conn->user_data = nullptr;
+    free_slot(s.slot);  // destroys s
+}
+
+void stack::impl::reap(instant) {
+    // Sockets die only here, outside any connection's call stack.
+    while (!reap_queue.empty()) {
+        tcp_socket* s = reap_queue.back();
+        reap_queue.pop_back();
+        release_tcp(*s);
+    }
+}
+
+// ---------------------------------------------------------------- façade
+
+namespace {
+tcp_socket* tcp_of(stack::impl& impl, socket_handle h) {
+    auto* slot = impl.lookup(h, socket_kind::tcp);
+    return slot ? slot->tcp.get() : nullptr;
+}
+}  // namespace
+
+result<socket_handle> stack::tcp_open() {
+    auto* s = impl_->new_tcp_socket();
+    if (!s) return errc::no_buffer_space;
+    return impl_->handle_of(s->slot);
+}
+
+errc stack::tcp_set_reuse_address(socket_handle h, bool on) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    s->reuse_address = on;
+    s->binding.reuse_address = on;
+    return errc::success;
+}
+
+errc stack::tcp_bind(socket_handle h, const ip::endpoint& local) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->role != tcp_role::fresh) return errc::invalid_argument;
+    if (!impl_->is_local_address(local.address)) return errc::address_not_available;
+    if (auto e = impl_->check_bindable(local.port); e != errc::success) return e;
+    ip::port_number port = local.port;
+    if (port == 0) {
+        port = impl_->pick_ephemeral_any(impl_->tcp_ports);
+        if (port == 0) return errc::address_not_available;
+    } else if (auto e = impl_->tcp_ports.check(local.address, port, s->reuse_address); e != errc::success) {
+        return e;
+    }
+    s->local = ip::endpoint{local.address, port};
+    s->binding.address = local.address;
+    s->binding.port = port;
+    s->binding.reuse_address = s->reuse_address;
+    impl_->tcp_ports.add(s->binding);
+    s->role = tcp_role::bound;
+    return errc::success;
+}
+
+errc stack::tcp_listen(socket_handle h, std::uint32_t backlog) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->role == tcp_role::fresh)
+        if (auto e = tcp_bind(h, ip::endpoint{ip::address_v4::any(), 0}); e != errc::success) return e;
+    if (s->role == tcp_role::listener) {
+        s->backlog = std::max<std::uint32_t>(backlog, 1);
+        return errc::success;
+    }
+    if (s->role != tcp_role::bound) return errc::invalid_argument;
+    // Two sockets may share a port through reuse_address, but only one of them may listen.
+    bool conflict = false;
+    impl_->tcp_ports.for_each(s->local.port, [&](const port_binding& b) {
+        if (&b != &s->binding && b.listening &&
+            (b.address.is_unspecified() || s->local.address.is_unspecified() || b.address == s->local.address))
+            conflict = true;
+    });
+    if (conflict) return errc::address_in_use;
+    s->role = tcp_role::listener;
+    s->binding.listening = true;
+    s->backlog = std::max<std::uint32_t>(backlog, 1);
+    impl_->listeners.push_back(s);
+    return errc::success;
+}
+
+result<socket_handle> stack::tcp_accept(socket_handle listener, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* l = tcp_of(*impl_, listener);
+    if (!l) return errc::bad_descriptor;
+    if (l->role != tcp_role::listener) return errc::invalid_argument;
+    if (l->accept_queue.empty()) return errc::would_block;
+    tcp_socket& child = l->accept_queue.front();
+    l->accept_queue.pop_front();
+    child.parent = nullptr;
+    child.user_owned = true;
+    return impl_->handle_of(child.slot);
+}
+
+errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->role == tcp_role::connection) return errc::already_connected;
+    if (s->role == tcp_role::listener) return errc::invalid_argument;
+    if (!remote.address.is_v4() || remote.address.is_unspecified() || remote.port == 0 ||
+        remote.address.to_v4().is_broadcast() || remote.address.to_v4().is_multicast())
+        return errc::invalid_argument;
+    const ip::address local_address{impl_->cfg.ipv4.addr};
+    ip::port_number port = s->local.port;
+    if (s->role == tcp_role::fresh) {
+        port = impl_->pick_ephemeral_tcp(local_address, remote);
+        if (port == 0) return errc::address_not_available;  // RFC 6056: the range is exhausted
+    }
+    const ip::four_tuple tuple{{local_address, port}, remote};
+    if (impl_->connections.find(tuple) != impl_->connections.end()) return errc::address_in_use;
+    impl_->tcp_ports.remove(s->binding);
+    s->role = tcp_role::connection;
+    s->local = tuple.local;
+    s->conn = std::make_unique<tcp::connection>(impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
+    s->conn->user_data = s;
+    if (s->no_delay) s->conn->set_no_delay(true);
+    s->binding.address = local_address;
+    s->binding.port = port;
+    s->binding.conn = s->conn.get();
+    s->conn->open_active(tuple, impl_->make_isn(tuple, now), impl_->make_ts_offset(tuple), now);
+    impl_->connections.insert(*s);
+    impl_->tcp_ports.add(s->binding);
+    impl_->touch(*s);
+    return errc::success;
+}
+
+result<std::size_t> stack::tcp_send(socket_handle h, bytes data, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->role != tcp_role::connection) return errc::not_connected;
+    if (s->error != errc::success) return s->error;
+    const auto st = s->conn->current_state();
+    if (is_handshaking(st)) return errc::would_block;
+    if (!may_send_data(st)) return st == tcp::state::closed ? errc::not_connected : errc::shut_down;
+    const std::size_t n = s->conn->send(data, now);
+    impl_->touch(*s);
+    if (n == 0 && !data.empty()) return errc::would_block;
+    return n;
+}
+
+result<std::size_t> stack::tcp_receive(socket_handle h, mutable_bytes out, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->role != tcp_role::connection) return errc::not_connected;
+    const std::size_t n = s->conn->receive(out, now);
+    impl_->touch(*s);
+    if (n > 0 || out.empty()) return n;
+    if (s->conn->eof()) return std::size_t{0};
+    if (s->error != errc::success) return s->error;
+    const auto st = s->conn->current_state();
+    if (st == tcp::state::closed) return std::size_t{0};
+    return errc::would_block;
+}
+
+errc stack::tcp_shutdown_send(socket_handle h, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->role != tcp_role::connection) return errc::not_connected;
+    s->conn->shutdown_send(now);
+    impl_->touch(*s);
+    return errc::success;
+}
+
+void stack::tcp_close(socket_handle h, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return;
+    auto& slot = impl_->slots[s->slot];
+    if (s->role != tcp_role::connection) {
+        impl_->release_tcp(*s);
+        return;
+    }
+    // The handle dies now; the connection lingers until it reaches CLOSED, then is reaped.
+    ++slot.generation;
+    slot.waiter = nullptr;
+    s->user_owned = false;
+    if (s->conn->current_state() == tcp::state::closed) {
+        if (!s->reap_queued) {
+            s->reap_queued = true;
+            impl_->reap_queue.push_back(s);
+        }
+        return;
+    }
+    s->conn->close(now);
+    impl_->touch(*s);
+}
+
+void stack::tcp_abort(socket_handle h, instant now) {
+    call_scope scope{*impl_};
+    impl_->now = now;
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return;
+    if (s->role != tcp_role::connection) {
+        impl_->release_tcp(*s);
+        return;
+    }
+    auto& slot = impl_->slots[s->slot];
+    ++slot.generation;
+    slot.waiter = nullptr;
+    s->user_owned = false;
+    if (s->conn->current_state() != tcp::state::closed) s->conn->abort(now);
+    if (!s->reap_queued) {
+        s->reap_queued = true;
+        impl_->reap_queue.push_back(s);
+    }
+}
+
+errc stack::tcp_set_no_delay(socket_handle h, bool on) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->conn) s->conn->set_no_delay(on);
+    s->no_delay = on;
+    return errc::success;
+}
+
+errc stack::tcp_set_keep_alive(socket_handle h, bool on, instant now) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (!s->conn) return errc::not_connected;
+    s->conn->set_keep_alive(on, now);
+    impl_->touch(*s);
+    return errc::success;
+}
+
+errc stack::tcp_error(socket_handle h) const noexcept {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    return s->error;
+}
+
+namespace {
+tcp_socket_info info_of(const tcp_socket& s) {
+    tcp_socket_info i;
+    i.local = s.local;
+    if (s.role == tcp_role::listener) {
+        i.state = tcp::state::listen;
+        i.recv_q = s.accept_queue.size();
+        i.send_q = s.backlog;
+    } else if (s.conn) {
+        i.state = s.conn->current_state();
+        i.remote = s.conn->tuple().remote;
+        i.recv_q = s.conn->bytes_readable();
+        i.send_q = s.conn->bytes_unacknowledged();
+    }
+    return i;
+}
+}  // namespace
+
+result<tcp_socket_info> stack::tcp_info(socket_handle h) const {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    return info_of(*s);
+}
+
+void stack::for_each_tcp(const std::function<void(const tcp_socket_info&)>& fn) const {
+    for (const auto& slot : impl_->slots)
+        if (slot.kind == socket_kind::tcp && slot.tcp && slot.tcp->role != tcp_role::fresh) fn(info_of(*slot.tcp));
+}
+
+void stack::set_waiter(socket_handle h, socket_waiter* waiter) noexcept {
+    if (h.slot >= impl_->slots.size()) return;
+    auto& s = impl_->slots[h.slot];
+    if (s.kind == socket_kind::free || s.generation != h.generation) return;
+    s.waiter = waiter;
+}
+
+}  // namespace tapstack

@@ -1,0 +1,5 @@
+#include <tapstack/version.hpp>
+
+namespace tapstack {
+std::string_view version() noexcept { return TAPSTACK_VERSION; }
+}  // namespace tapstack
