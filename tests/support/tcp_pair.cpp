@@ -78,6 +78,10 @@ void tcp_pair::open_simultaneous(tcp::seq_number iss_a, tcp::seq_number iss_b) {
 void tcp_pair::enqueue(int from, const wire::tcp_segment& s) {
     if (from == 0 && !deliver_a_to_b) return;
     if (from == 1 && !deliver_b_to_a) return;
+    if (drop_if && drop_if(from, s)) {
+        ++dropped;
+        return;
+    }
     const int to = 1 - from;
     instant at = now_ + delay_;
     int copies = 1;

@@ -113,6 +113,9 @@ public:
     /// When false, what that side sends is captured but never delivered (cut the wire).
     bool deliver_a_to_b = true, deliver_b_to_a = true;
 
+    /// Drops the segments it returns true for (from: 0 = a, 1 = b), before the fault model.
+    std::function<bool(int from, const wire::tcp_segment&)> drop_if;
+
     /// Hands a segment to a side at the current time (as if it just arrived).
     void inject_to_a(const wire::tcp_segment& s);
     void inject_to_b(const wire::tcp_segment& s);

@@ -74,7 +74,7 @@ errc stack::impl::check_bindable(ip::port_number port) const {
 ip::port_number stack::impl::pick_ephemeral_tcp(const ip::address& local, const ip::endpoint& remote) {
     // RFC 6056 §3.3.4, algorithm 4 (double-hash port selection): the offset depends on the
     // destination, so ports are unpredictable across destinations, and the per-bucket counter
-    // makes a 4-tuple come back only after the whole range has been walked.
+    // makes a 4-tuple come back only after the range has been walked.
     const std::uint32_t low = cfg.ephemeral_low;
     const std::uint32_t count = std::uint32_t{cfg.ephemeral_high} - low + 1;
     struct {
@@ -88,8 +88,10 @@ ip::port_number stack::impl::pick_ephemeral_tcp(const ip::address& local, const 
         const auto port = static_cast<ip::port_number>(low + (f + counter + i) % count);
         if (tcp_ports.has_non_connection(local, port)) continue;
         if (connections.find(ip::four_tuple{{local, port}, remote}) != connections.end()) continue;
-        // RFC 6056 suggests incrementing by one; Linux adds 2 per use to keep parity for bind().
-        counter = static_cast<std::uint16_t>(counter + i + 1);
+        // Algorithm 4 steps its counter by one, which makes consecutive connections to one
+        // destination take consecutive ports; a random step (algorithm 5's idea, N = 500)
+        // keeps them unpredictable while still walking the whole range before a reuse.
+        counter = static_cast<std::uint16_t>(counter + i + 1 + rng.below(500));
         return port;
     }
     return 0;
