@@ -158,4 +158,7 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/// The TCP table like `ss -tan`: State, Recv-Q, Send-Q, local and peer address, one row each.
+std::string format_connections(const stack& s);
+
 }  // namespace tapstack

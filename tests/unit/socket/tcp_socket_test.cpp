@@ -353,3 +353,16 @@ TEST(TcpSocket, ConnectionLimitRefusesNewSockets) {
     EXPECT_EQ(h.stack.tcp_open().error(), errc::no_buffer_space);
     (void)l;
 }
+
+TEST(TcpSocket, ConnectionTableListsListenersAndConnections) {
+    harness h;
+    h.learn_peer();
+    auto l = listen_on(h, 7);
+    handshake(h, 40000, 7, seq_number{1000});
+    const std::string table = format_connections(h.stack);
+    EXPECT_NE(table.find("LISTEN"), std::string::npos) << table;
+    EXPECT_NE(table.find("ESTABLISHED"), std::string::npos) << table;
+    EXPECT_NE(table.find("10.0.0.1:40000"), std::string::npos) << table;
+    EXPECT_NE(table.find("0.0.0.0:7"), std::string::npos) << table;
+    (void)l;
+}
