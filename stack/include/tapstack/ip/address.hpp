@@ -102,6 +102,7 @@ struct interface_address {
         return (other.to_uint() & netmask()) == (addr.to_uint() & netmask());
     }
     constexpr address_v4 directed_broadcast() const noexcept { return address_v4{addr.to_uint() | ~netmask()}; }
+    /// "A.B.C.D/N" with N in 0..32; a bare "A.B.C.D" is a /32 (as `ip addr add` takes it).
     static std::optional<interface_address> from_string(std::string_view s) noexcept;
     std::string to_string() const;
 };
@@ -118,7 +119,7 @@ struct endpoint {
     friend constexpr auto operator<=>(const endpoint&, const endpoint&) noexcept = default;
 };
 
-/// The 4-tuple that names a connection, seen from our side.
+/// The 4-tuple that names a connection, seen from our side. Prints as "local <-> remote".
 struct four_tuple {
     endpoint local;
     endpoint remote;

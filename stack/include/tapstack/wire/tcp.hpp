@@ -43,7 +43,10 @@ struct tcp_options {
     std::optional<tcp_timestamps> timestamps;
     std::uint8_t sack_count = 0;
     std::array<sack_block, 4> sack{};
-    /// Bytes encode() writes: each option padded with NOPs to a multiple of 4 overall.
+    /// Bytes encode_tcp() writes for the options, in Linux's layout (tcp_options_write): MSS;
+    /// SACKOK+TS or NOP NOP TS; NOP WS; NOP NOP SACKOK (without TS); NOP NOP SACK blocks. Always a
+    /// multiple of 4 and at most 40: SACK blocks that do not fit are left out (3 fit next to
+    /// timestamps, 4 without), so decode(encode(x)) keeps only the first that many blocks.
     std::size_t encoded_size() const noexcept;
     friend bool operator==(const tcp_options&, const tcp_options&) noexcept = default;
 };
