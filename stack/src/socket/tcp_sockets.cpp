@@ -142,6 +142,14 @@ void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
         return;
     }
     if (!seg.flags.syn) return;
+    // RFC 9293 MUST-63 / RFC 1122 4.2.3.10: a SYN from an address that cannot be a unicast
+    // peer (unspecified, loopback, broadcast, multicast) is dropped.
+    const auto from = ip.source();
+    if (from.is_unspecified() || from.is_loopback() || from.is_broadcast() || from.is_multicast() ||
+        from == cfg.ipv4.directed_broadcast()) {
+        ++stats.ip.in_martians;
+        return;
+    }
     if (listener->half_open >= cfg.max_syn_backlog) {
         ++stats.tcp.syn_backlog_drops;  // dropped silently, as Linux does: the peer retries
         return;
@@ -350,8 +358,10 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     if (!s) return errc::bad_descriptor;
     if (s->role == tcp_role::connection) return errc::already_connected;
     if (s->role == tcp_role::listener) return errc::invalid_argument;
+    // RFC 9293 MUST-46: no connection to a broadcast or multicast address.
     if (!remote.address.is_v4() || remote.address.is_unspecified() || remote.port == 0 ||
-        remote.address.to_v4().is_broadcast() || remote.address.to_v4().is_multicast())
+        remote.address.to_v4().is_broadcast() || remote.address.to_v4().is_multicast() ||
+        remote.address.to_v4() == impl_->cfg.ipv4.directed_broadcast())
         return errc::invalid_argument;
     const ip::address local_address{impl_->cfg.ipv4.addr};
     ip::port_number port = s->local.port;

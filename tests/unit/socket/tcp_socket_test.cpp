@@ -269,6 +269,35 @@ TEST(TcpConnect, InvalidDestinationsAreRefused) {
     EXPECT_EQ(h.stack.tcp_connect(s, {h.them(), 0}, h.now), errc::invalid_argument);
     EXPECT_EQ(h.stack.tcp_connect(s, {ip::address_v4::any(), 80}, h.now), errc::invalid_argument);
     EXPECT_EQ(h.stack.tcp_connect(s, {ip::address{ip::address_v4::broadcast()}, 80}, h.now), errc::invalid_argument);
+    EXPECT_EQ(h.stack.tcp_connect(s, {ip::address{ip::address_v4{10, 0, 0, 255}}, 80}, h.now), errc::invalid_argument)
+        << "RFC 9293 MUST-46: the subnet's directed broadcast";
+    EXPECT_EQ(h.stack.tcp_connect(s, {ip::address{ip::address_v4{224, 0, 0, 1}}, 80}, h.now), errc::invalid_argument);
+}
+
+TEST(TcpListen, SynFromImpossibleSourceIsDropped) {
+    harness h;
+    h.learn_peer();
+    listen_on(h, 80);
+    for (auto src : {ip::address_v4{0, 0, 0, 0}, ip::address_v4{127, 0, 0, 1}}) {
+        h.peer.ip = src;
+        auto syn = peer_segment(40000, 80, seq_number{1});
+        syn.flags.syn = true;
+        h.inject(h.tcp(syn));
+    }
+    EXPECT_EQ(h.pending(), 0u) << "RFC 9293 MUST-63: no SYN-ACK to 0.0.0.0 or 127/8";
+}
+
+TEST(TcpListen, TcpToBroadcastIsDropped) {
+    harness h;
+    h.learn_peer();
+    listen_on(h, 80);
+    auto syn = peer_segment(40000, 80, seq_number{1});
+    syn.flags.syn = true;
+    frame t(syn.encoded_size());
+    wire::encode_tcp(syn, t, h.them(), ip::address{ip::address_v4::broadcast()});
+    h.inject(h.ipv4(6, t, ip::address_v4::broadcast()));
+    EXPECT_EQ(h.pending(), 0u) << "RFC 9293 MUST-57";
+    EXPECT_EQ(h.stack.stats().ip.in_addr_errors, 1u);
 }
 
 TEST(TcpClose, ReuseAddressLetsAListenerBindOverTimeWait) {
