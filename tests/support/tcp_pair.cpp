@@ -26,6 +26,9 @@ bool tcp_endpoint::saw_event(std::uint8_t mask) const {
 }
 
 void tcp_endpoint::send_segment(const ip::four_tuple&, const wire::tcp_segment& seg) {
+    // The harness stands in for the socket layer, which counts segments at the wire.
+    ++stats.out_segs;
+    if (seg.flags.rst) ++stats.out_rsts;
     sent.emplace_back(seg, pair_.now());
     pair_.enqueue(index_, seg);
 }
@@ -109,6 +112,7 @@ void tcp_pair::enqueue(int from, const wire::tcp_segment& s) {
 void tcp_pair::deliver(int to, const wire::tcp_segment& s) {
     ++delivered;
     tcp_endpoint& e = to == 0 ? *a_ : *b_;
+    ++e.stats.in_segs;
     if (to == 1 && b_listening && e.conn.current_state() == tcp::state::closed && s.flags.syn && !s.flags.ack &&
         !s.flags.rst) {
         b_listening = false;
@@ -168,6 +172,7 @@ bool tcp_pair::run_until(const std::function<bool()>& pred, duration limit) {
 
 void tcp_pair::advance(duration d) {
     const instant end = now_ + d;
+    pump();
     for (;;) {
         const auto t = next_event();
         if (!t || *t > end) break;

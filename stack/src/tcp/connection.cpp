@@ -285,11 +285,12 @@ struct connection::impl {
         rcv_unacked = 0;
         dack_at.reset();
     }
+    // in_segs / out_segs / out_rsts are counted where segments meet the wire (the socket layer).
     void emit(const wire::tcp_segment& s) {
-        ++stats.out_segs;
-        if (s.flags.rst) ++stats.out_rsts;
+        ++emitted;
         out.send_segment(tuple, s);
     }
+    std::uint64_t emitted = 0;
 
     void send_syn(instant now) {
         wire::tcp_segment s = base_segment(now);
@@ -319,7 +320,10 @@ struct connection::impl {
 
     void send_ack(instant now) {
         wire::tcp_segment s = base_segment(now);
-        s.seq = snd_nxt;
+        // After a timeout snd_nxt walks back through old data; a bare ACK must still carry the
+        // first unsent sequence number (as BSD does), or the peer, whose rcv_nxt is already past
+        // snd_nxt, finds it unacceptable and drops it with its acknowledgment (RFC 9293 §3.10.7.4).
+        s.seq = snd_max;
         s.ack = rcv_nxt;
         s.flags.ack = true;
         s.window = advertise();
@@ -418,6 +422,14 @@ struct connection::impl {
     }
     std::uint32_t last_sent_len = 0;
 
+    /// Resends one segment's worth from `seq` (with the FIN if it is what remains).
+    void retransmit_from(seq_number seq, instant now) {
+        const seq_number dend = data_end();
+        const std::uint32_t avail = seq < dend ? dist(dend, seq) : 0;
+        const std::uint32_t len = std::min<std::uint32_t>(avail, smss);
+        send_data(seq, len, fin_queued && len == avail && seq <= dend, now);
+    }
+
     // ---------------------------------------------------------------- RFC 6675 scoreboard
     seq_number high_sacked() const noexcept { return scoreboard.empty() ? snd_una : scoreboard[scoreboard.count() - 1].right; }
     /// RFC 6675 §4 IsLost: more than (DupThresh-1)*SMSS bytes SACKed above `s`.
@@ -502,7 +514,8 @@ struct connection::impl {
         if (unsent == 0 && !fin_pending) return false;
 
         const std::uint32_t in_flight = sack_recovery ? pipe() : dist(snd_nxt, snd_una);
-        const std::uint32_t cwnd = cc->cwnd();
+        // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out.
+        const std::uint32_t cwnd = cc->cwnd() + (!in_recovery && dupacks < 3 ? dupacks * smss : 0u);
         const std::uint32_t cwnd_room = cwnd > in_flight ? cwnd - in_flight : 0;
         const seq_number wnd_edge = snd_una + snd_wnd;
         const std::uint32_t wnd_room = wnd_edge > snd_nxt ? dist(wnd_edge, snd_nxt) : 0;
@@ -703,9 +716,7 @@ struct connection::impl {
                     cc->on_recovery_exit(flight());
                 } else {  // step 5: partial acknowledgment, retransmit the next hole
                     cc->on_partial_ack(acked, sack_ok);
-                    if (!sack_ok) {
-                        send_data(snd_una, std::min<std::uint32_t>(smss, dist(snd_max, snd_una)), false, now);
-                    }
+                    if (!sack_ok) retransmit_from(snd_una, now);
                 }
             } else {
                 cc->on_ack(acked, flight_before, now);
@@ -731,8 +742,7 @@ struct connection::impl {
                 ++stats.fast_retransmits;
                 if (sack_ok) ++stats.sack_recoveries;
                 rtt_timing = false;
-                const std::uint32_t l = std::min<std::uint32_t>(smss, dist(snd_max, snd_una));
-                send_data(snd_una, l, false, now);
+                retransmit_from(snd_una, now);
                 high_rxt = snd_una + last_sent_len;
                 rto_at = now + rtt.rto();
             }
@@ -953,9 +963,9 @@ struct connection::impl {
             ack_now = true;
         }
         if (st == state::closed) return;
-        const std::uint64_t sent_before = stats.out_segs;
+        const std::uint64_t sent_before = emitted;
         output(now);  // new window or ACKed data may let more go
-        if (ack_now && stats.out_segs != sent_before && last_ack_sent == rcv_nxt) ack_now = false;  // piggybacked
+        if (ack_now && emitted != sent_before && last_ack_sent == rcv_nxt) ack_now = false;  // piggybacked
         if (rcv_unacked > 0 || ack_now) maybe_delayed_ack(ack_now, now);
     }
 
@@ -992,11 +1002,7 @@ struct connection::impl {
         recover = snd_max;  // RFC 6582 §3.2 step 2 guard after a timeout
         high_rxt = snd_una;
         snd_nxt = snd_una;
-        const seq_number dend = data_end();
-        const std::uint32_t avail = snd_una < dend ? dist(dend, snd_una) : 0;
-        const std::uint32_t len = std::min<std::uint32_t>(avail, smss);
-        const bool fin = fin_queued && len == avail && snd_una <= dend;
-        send_data(snd_una, len, fin, now);
+        retransmit_from(snd_una, now);
         snd_nxt = snd_una + last_sent_len;
         rto_at = now + rtt.rto();
     }
@@ -1054,7 +1060,6 @@ void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segme
     auto& m = *impl_;
     m.reset_for_open(tuple, iss, ts_offset, now);
     ++m.stats.passive_opens;
-    ++m.stats.in_segs;
     m.irs = syn.seq;
     m.rcv_nxt = syn.seq + 1;
     m.rcv_adv = m.rcv_nxt;
@@ -1070,7 +1075,6 @@ void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segme
 
 void connection::on_segment(const wire::tcp_segment& seg, instant now) {
     auto& m = *impl_;
-    ++m.stats.in_segs;
     switch (m.st) {
     case state::closed:
     case state::listen: return;  // the socket layer's business
@@ -1133,11 +1137,14 @@ std::size_t connection::receive(mutable_bytes out, instant now) {
         m.st != state::last_ack && m.st != state::closing) {
         // Window update when the application made room (RFC 9293 §3.8.6.2.2 / RFC 1122 4.2.3.3):
         // the edge must grow by >= 2*MSS or half the buffer, else wait for the next ACK.
+        // Only worth an ACK of its own when the peer is (nearly) window-limited: what it may
+        // still send is under twice that threshold (otherwise the next ACK carries the news).
         const std::uint32_t free = m.rcv_limit > m.rcvbuf.size() ? m.rcv_limit - u32(m.rcvbuf.size()) : 0;
         const seq_number edge = m.rcv_nxt + free;
-        if (edge > m.rcv_adv) {
+        const std::uint32_t threshold = std::min(2u * m.cfg.mss, m.rcv_limit / 2);
+        if (edge > m.rcv_adv && m.rcv_wnd_now() < 2 * threshold) {
             const std::uint32_t grow = dist(edge, m.rcv_adv);
-            if (grow >= 2u * m.cfg.mss || grow >= m.rcv_limit / 2) {
+            if (grow >= threshold) {
                 ++m.stats.window_updates;
                 m.send_ack(now);
             }

@@ -35,7 +35,9 @@ void expect_right_edge_never_shrinks(const tcp_endpoint& e, std::uint8_t shift) 
     for (const auto& s : e.sent) {
         if (s.seg.flags.syn || !s.seg.flags.ack || s.seg.flags.rst) continue;
         const seq_number r = s.seg.ack + (std::uint32_t{s.seg.window} << shift);
-        if (edge) EXPECT_GE(r, *edge) << "window right edge moved left";
+        if (edge) {
+            EXPECT_GE(r, *edge) << "window right edge moved left";
+        }
         edge = edge ? tcp::seq_max(*edge, r) : r;
     }
 }

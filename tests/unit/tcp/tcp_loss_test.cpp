@@ -77,6 +77,29 @@ TEST(TcpFastRetransmit, NewRenoPartialAckRetransmitsNextHole) {
     EXPECT_EQ(p.a().stats.retrans_segs, 2u);
 }
 
+TEST(TcpRto, SimultaneousTimeoutsBothWaysStillMakeProgress) {
+    // Both sides' data arrives but every bare ACK is lost until after both RTOs fire at the same
+    // instant; each retransmission is then a full duplicate at the peer. The bare ACKs answering
+    // them must be acceptable (SEQ = SND.MAX, not the rewound SND.NXT) or both sides stall.
+    tcp_pair p;
+    establish(p);
+    p.a().conn.set_no_delay(true);
+    p.b().conn.set_no_delay(true);
+    const instant until = p.now() + 150ms;
+    p.drop_if = [&](int, const wire::tcp_segment& s) { return s.payload.empty() && !s.flags.fin && p.now() < until; };
+    const auto da = pattern(3000, 5), db = pattern(3000, 6);
+    p.a().queue_send(da);
+    p.b().queue_send(db);
+    ASSERT_TRUE(p.run_until([&] {
+        return p.a().received.size() == db.size() && p.b().received.size() == da.size() &&
+               p.a().conn.bytes_unacknowledged() == 0 && p.b().conn.bytes_unacknowledged() == 0;
+    }, 5s));
+    EXPECT_EQ(p.a().received, db);
+    EXPECT_EQ(p.b().received, da);
+    EXPECT_LE(p.a().stats.timeouts, 2u);
+    EXPECT_LE(p.b().stats.timeouts, 2u);
+}
+
 TEST(TcpSackRecovery, RetransmitsOnlyTheHoles) {
     tcp_pair p;
     establish(p);
@@ -134,6 +157,19 @@ void bulk(bool sack, std::uint64_t seed) {
         3600s));
     EXPECT_TRUE(p.a().received == db);
     EXPECT_TRUE(p.b().received == da);
+    // Neither receiver ever moved its advertised right edge left (RFC 9293 §3.8.6.2.2).
+    for (auto* e : {&p.a(), &p.b()}) {
+        std::optional<seq_number> edge;
+        const std::uint8_t shift = e->conn.info().rcv_wscale;
+        for (const auto& s : e->sent) {
+            if (s.seg.flags.syn || !s.seg.flags.ack || s.seg.flags.rst) continue;
+            const seq_number r = s.seg.ack + (std::uint32_t{s.seg.window} << shift);
+            if (edge) {
+                ASSERT_GE(r, *edge);
+            }
+            edge = edge ? tcp::seq_max(*edge, r) : r;
+        }
+    }
     ASSERT_TRUE(p.run_until([&] {
         return (is(p.a(), state::time_wait) || is(p.a(), state::closed)) &&
                (is(p.b(), state::time_wait) || is(p.b(), state::closed));

@@ -254,6 +254,47 @@ TEST(TcpClose, AcceptsReincarnationOnlyInTimeWaitWithNewerSyn) {
     EXPECT_FALSE(p.a().conn.accepts_reincarnation(syn_old));
 }
 
+TEST(TcpClose, LostFinIsRetransmitted) {
+    established_pair ep;
+    auto& p = ep.p;
+    int fins_dropped = 0;
+    p.drop_if = [&](int from, const wire::tcp_segment& s) {
+        if (from == 0 && s.flags.fin && fins_dropped == 0) return ++fins_dropped, true;
+        return false;
+    };
+    p.a().queue_send("tail");
+    p.a().close_when_sent = true;
+    ASSERT_TRUE(p.run_until([&] { return is(p.b(), state::close_wait); }));
+    EXPECT_EQ(fins_dropped, 1);
+    EXPECT_EQ(p.b().received_string(), "tail");
+    EXPECT_GE(p.a().stats.timeouts, 1u);
+    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::fin_wait_2); }));
+}
+
+TEST(TcpOpen, LostHandshakeAckIsRecovered) {
+    tcp_pair p;
+    bool dropped = false;
+    // Drop a's first pure ACK (the third segment of the handshake).
+    p.drop_if = [&](int from, const wire::tcp_segment& s) {
+        if (from == 0 && !dropped && s.flags.ack && !s.flags.syn && s.payload.empty()) return dropped = true;
+        return false;
+    };
+    p.connect();
+    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::established); }));
+    EXPECT_TRUE(is(p.b(), state::syn_received));
+    // b's SYN,ACK retransmission is answered with an ACK that completes b's side.
+    ASSERT_TRUE(p.run_until([&] { return is(p.b(), state::established); }));
+    EXPECT_TRUE(dropped);
+    EXPECT_GE(p.b().stats.syn_retransmits, 1u);
+}
+
+TEST(TcpOpen, DataQueuedBeforeEstablishedIsSent) {
+    tcp_pair p;
+    p.connect();
+    EXPECT_EQ(p.a().conn.send(as_bytes_of(std::string_view{"early"}), p.now()), 5u);
+    ASSERT_TRUE(p.run_until([&] { return p.b().received_string() == "early"; }));
+}
+
 TEST(TcpState, NamesAsRfcSpellsThem) {
     EXPECT_EQ(tcp::to_string(state::syn_sent), "SYN-SENT");
     EXPECT_EQ(tcp::to_string(state::fin_wait_2), "FIN-WAIT-2");

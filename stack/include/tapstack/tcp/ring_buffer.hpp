@@ -61,8 +61,7 @@ public:
     void consume(std::size_t n) noexcept {
         assert(n <= size_);
         head_ = wrap(head_ + n);
-        size_ -= n;
-        if (size_ == 0) head_ = 0;
+        size_ -= n;  // head_ is not rewound when empty: bytes may be parked past the end (write_at)
     }
     /// The bytes at [off, off+len) if they are contiguous in memory; shorter when the ring wraps.
     bytes contiguous(std::size_t off, std::size_t len) const noexcept {
