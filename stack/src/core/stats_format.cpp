@@ -96,6 +96,13 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("SYNs dropped: accept queue full", s.tcp.accept_queue_drops);
     t.row("SYNs dropped: connection limit", s.tcp.connection_limit_drops);
     t.row("TIME-WAIT connections reused", s.tcp.time_wait_reuses);
+    t.row("SYN retransmits", s.tcp.syn_retransmits);
+    t.row("retransmits chosen from the SACK scoreboard", s.tcp.sack_retransmits);
+    t.row("duplicate ACKs received", s.tcp.dup_acks_in);
+    t.row("RTT samples taken", s.tcp.rtt_samples);
+    t.row("window updates sent after reads", s.tcp.window_updates);
+    t.row("unacceptable ACKs (RFC 5961)", s.tcp.ack_unacceptable);
+    t.row("resets for data after close", s.tcp.data_after_close_rsts);
     t.section("Udp");
     t.row("packets received", s.udp.in_datagrams);
     t.row("packets to unknown port received", s.udp.no_ports);

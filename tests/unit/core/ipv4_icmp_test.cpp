@@ -157,3 +157,15 @@ TEST(Icmp, ErrorsAreRateLimited) {
     EXPECT_EQ(h.stack.stats().icmp.out_rate_limited, 15u);
     EXPECT_EQ(h.stack.stats().udp.no_ports, 20u);
 }
+
+TEST(Stats, FormatListsNonZeroCountersLikeNetstat) {
+    harness h;
+    h.learn_peer();
+    const std::string data = "x";
+    h.inject(h.ping(1, 1, as_bytes_of(data)));
+    const std::string text = format_stats(h.stack.stats());
+    EXPECT_NE(text.find("Icmp:"), std::string::npos);
+    EXPECT_NE(text.find("    1 echo replies sent"), std::string::npos) << text;
+    EXPECT_EQ(text.find("segments retransmitted"), std::string::npos) << "zero rows are hidden by default";
+    EXPECT_NE(format_stats(h.stack.stats(), true).find("0 segments retransmitted"), std::string::npos);
+}
