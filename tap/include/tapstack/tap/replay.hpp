@@ -1,0 +1,140 @@
+#pragma once
+// Replaying a capture against a fresh stack: the frames a recorded host *received* are fed to a
+// tapstack configured as that host (on a virtual clock taken from the capture's timestamps),
+// and the frames the stack emits are compared, flow by flow, with the frames the recorded host
+// *sent*. Used by apps/replay, the replay tests (tests/replay/) and bench/replay_bench.
+//
+// TCP sequence space: the recorded host chose its own ISNs and TSvals. The engine learns both
+// sides' ISN and first TSval of every connection and translates the peer's ACK numbers, SACK
+// blocks and TSecr from the recorded host's space into tapstack's before feeding a segment
+// (the TCP checksum is recomputed); the comparison then looks at both sides' sequence and
+// timestamp values relative to their own ISN / first TSval, so captures from any host replay.
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+#include <tapstack/base/time.hpp>
+#include <tapstack/ip/address.hpp>
+#include <tapstack/link/mac.hpp>
+
+namespace tapstack::tap {
+
+/// The input cannot be replayed (missing or corrupt file, wrong link type, a record shorter
+/// than an Ethernet header or cut by the snaplen, a capture that never mentions the host).
+/// The message is one line naming the file and the cause.
+class replay_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// The service listening in the replayed stack, written on the core socket API.
+enum class replay_app : std::uint8_t {
+    echo,        // TCP/UDP echo (RFC 862)
+    discard,     // TCP/UDP discard (RFC 863)
+    chargen,     // TCP/UDP character generator (RFC 864)
+    http_hello,  // answers any HTTP request with a fixed 200 page, then closes
+    none,        // nothing listens: every SYN is answered with RST, every datagram with ICMP
+};
+std::optional<replay_app> replay_app_from_string(std::string_view s) noexcept;
+std::string_view to_string(replay_app a) noexcept;
+
+/// The fixed response of the http-hello service (so a recording script can serve the same bytes).
+std::string_view http_hello_response() noexcept;
+
+/// Names of the fields the comparison checks, in the order it checks them; a tolerance names
+/// some of them. TCP: flags seq ack window options (kinds in order, MSS, SACK-permitted)
+/// wscale tsval (relative to the first; one tick apart is equal) tsecr sack payload_length payload;
+/// ICMP: icmp_type icmp_code icmp_id icmp_seq payload_length payload; UDP: udp_ports
+/// payload_length payload; ARP: arp_op arp_sender arp_target; every IPv4 frame: ttl df
+/// dscp; every frame: eth_dst. IP identification and checksums are never compared.
+const std::vector<std::string_view>& replay_fields() noexcept;
+
+/// What a fixture may legitimately do differently from the recorded host. Empty: everything
+/// is compared.
+struct replay_tolerance {
+    /// Fields left out of the comparison (names from replay_fields()).
+    std::set<std::string, std::less<>> ignored_fields;
+    /// Flow kinds ("arp", "icmp", "udp", "tcp", "other") whose unmatched frames (missing or
+    /// extra) are not counted as differences -- e.g. ARP probes Linux sends on its own schedule;
+    /// "tcp_pure_ack": only TCP segments that carry nothing but an ACK (delayed-ACK policy).
+    std::set<std::string, std::less<>> unmatched_ok;
+};
+
+struct replay_options {
+    ip::address_v4 host_ip;
+    /// The host's subnet (0: every address is on-link).
+    std::uint8_t prefix_length = 0;
+    /// Default: learned from the capture (the source of the host's first frame).
+    std::optional<link::mac_address> host_mac;
+    replay_app app = replay_app::echo;
+    /// Seeds the stack's ISNs, timestamp offsets and IP IDs: the same capture and seed give a
+    /// byte-identical output file.
+    std::uint64_t seed = 1;
+    /// The emitted frames go here (pcap, Ethernet); empty: not written.
+    std::string out_path;
+    /// After the last recorded frame, timers keep running this long (delayed ACKs, FIN).
+    duration tail = std::chrono::milliseconds{200};
+    /// The app closes a TCP connection that has been idle this long (socat -T), if set.
+    std::optional<duration> idle_close;
+    /// Translate the peer's ACK/SACK/TSecr into tapstack's space (off: fed unchanged).
+    bool translate = true;
+    replay_tolerance tolerance;
+    /// At most this many differences are kept per flow in the report (all are counted).
+    std::size_t max_details_per_flow = 8;
+};
+
+/// One difference, with the record number in the input (recorded) and the index of the frame
+/// among those the stack emitted (replayed); -1 when there is no such frame.
+struct replay_difference {
+    enum class kind : std::uint8_t { differing, missing, extra };
+    kind what = kind::differing;
+    std::int64_t recorded_index = -1;
+    std::int64_t replayed_index = -1;
+    std::string field;     // the first differing field ("" for missing/extra)
+    std::string recorded;  // the field's value (or a one-line frame summary)
+    std::string replayed;
+};
+
+struct replay_flow_report {
+    std::string kind;  // "tcp", "udp", "icmp", "arp", "other"
+    std::string name;  // "tcp 10.0.0.1:7 <-> 10.0.0.2:40000" (host first)
+    std::uint64_t recorded = 0;  // frames the recorded host sent in this flow
+    std::uint64_t replayed = 0;  // frames the stack sent in this flow
+    std::uint64_t matched = 0;
+    std::uint64_t differing = 0;
+    std::uint64_t missing = 0;  // recorded, not replayed
+    std::uint64_t extra = 0;    // replayed, not recorded
+    std::uint64_t tolerated_unmatched = 0;  // missing/extra the tolerance accepts
+    std::vector<replay_difference> details;
+    bool equivalent() const noexcept { return differing == 0 && missing == 0 && extra == 0; }
+};
+
+struct replay_report {
+    std::string input;
+    ip::address_v4 host_ip;
+    link::mac_address host_mac;
+    std::uint64_t frames = 0;          // records in the capture
+    std::uint64_t frames_to_host = 0;  // fed to the stack
+    std::uint64_t frames_by_host = 0;  // compared against
+    std::uint64_t frames_ignored = 0;  // neither (other hosts' traffic)
+    std::uint64_t frames_emitted = 0;  // by the stack
+    std::int64_t capture_duration_us = 0;
+    std::vector<replay_flow_report> flows;
+    /// The replayed stack's counters at the end, as format_stats() prints them.
+    std::string stack_stats;
+
+    bool equivalent() const noexcept;
+    /// "replay IN: equivalent: 3 flows, 24 frames matched, 0 differing, 0 missing, 0 extra"
+    std::string summary() const;
+    /// A human-readable table: one line per flow, then its first differences.
+    std::string to_text() const;
+    std::string to_json() const;
+};
+
+/// Replays `pcap_path`. Throws replay_error for input that cannot be replayed.
+replay_report replay_capture(const std::string& pcap_path, const replay_options& opts);
+
+}  // namespace tapstack::tap
