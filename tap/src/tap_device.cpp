@@ -88,6 +88,15 @@ tap_device::tap_device(std::string_view name) {
     name_ = ifr.ifr_name;
 }
 
+tap_device tap_device::adopt(int fd, std::string name) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) fail(errno, "cannot make fd " + std::to_string(fd) + " non-blocking");
+    tap_device d;
+    d.fd_ = fd;
+    d.name_ = std::move(name);
+    return d;
+}
+
 tap_device::tap_device(tap_device&& other) noexcept
     : fd_{std::exchange(other.fd_, -1)}, name_{std::move(other.name_)} {}
 

@@ -100,17 +100,18 @@ bool memory_link::run_until(const std::function<bool()>& pred, instant limit) {
     for (;;) {
         settle();
         if (pred()) return true;
-        auto next = next_deadline();
-        if (!next || *next > limit) {
+        // A deadline at or before now (a stack that did not clear a fired timer) must not
+        // stall the clock: step at least one tick.
+        const auto next = next_deadline();
+        const instant step = next ? std::max(*next, now_ + duration{1}) : instant::max();
+        if (step > limit) {
             if (now_ < limit) {
                 now_ = limit;
                 settle();
             }
             return pred();
         }
-        // A deadline at or before now (a stack that did not clear a fired timer) must not
-        // stall the clock: step one tick past it.
-        now_ = std::max(*next, now_ + duration{1});
+        now_ = step;
     }
 }
 

@@ -48,7 +48,7 @@ struct station {
     }
 };
 
-struct two_stations : ::testing::Test {
+struct MemoryLink : ::testing::Test {
     link::memory_link wire;
     station a, b;
     void SetUp() override {
@@ -58,7 +58,7 @@ struct two_stations : ::testing::Test {
     }
 };
 
-TEST_F(two_stations, SendQueuesAndPumpDelivers) {
+TEST_F(MemoryLink, SendQueuesAndPumpDelivers) {
     a.send(1, wire.now());
     b.send(2, wire.now());
     EXPECT_TRUE(a.got.empty());
@@ -74,14 +74,14 @@ TEST_F(two_stations, SendQueuesAndPumpDelivers) {
     EXPECT_EQ(wire.stats().delivered_to_b, 1u);
 }
 
-TEST_F(two_stations, FramesKeepTheirOrder) {
+TEST_F(MemoryLink, FramesKeepTheirOrder) {
     for (std::uint8_t i = 0; i < 10; ++i) a.send(i, wire.now());
     wire.pump(wire.now());
     ASSERT_EQ(b.got.size(), 10u);
     for (std::uint8_t i = 0; i < 10; ++i) EXPECT_EQ(b.got[i].first, frame_of(i));
 }
 
-TEST_F(two_stations, RepliesAreQueuedNotDeliveredReentrantly) {
+TEST_F(MemoryLink, RepliesAreQueuedNotDeliveredReentrantly) {
     // Each side answers every frame with tag-1 until zero: 20 frames in one pump, never nested.
     auto bounce = [](station& self) {
         return [&self](bytes f, instant now) {
@@ -100,7 +100,7 @@ TEST_F(two_stations, RepliesAreQueuedNotDeliveredReentrantly) {
     EXPECT_EQ(wire.queued_a_to_b() + wire.queued_b_to_a(), 0u);
 }
 
-TEST_F(two_stations, SendingIntoTheQueueBeingDeliveredIsSafe) {
+TEST_F(MemoryLink, SendingIntoTheQueueBeingDeliveredIsSafe) {
     // b's receive sends on a's side (as a middleware might): the frame being delivered must
     // not be overwritten by the new one even though the ring is tiny.
     link::memory_link small{{.queue_frames = 1}};
@@ -120,7 +120,7 @@ TEST_F(two_stations, SendingIntoTheQueueBeingDeliveredIsSafe) {
     EXPECT_EQ(small.stats().full_drops, 1u);
 }
 
-TEST_F(two_stations, RunUntilJumpsToTheNextDeadline) {
+TEST_F(MemoryLink, RunUntilJumpsToTheNextDeadline) {
     a.timer = instant{} + 1500ms;
     a.on_timer = [&](instant now) { a.send(42, now); };
     const bool ok = wire.run_until([&] { return !b.got.empty(); }, instant{} + 10s);
@@ -130,7 +130,7 @@ TEST_F(two_stations, RunUntilJumpsToTheNextDeadline) {
     EXPECT_EQ(b.got[0].second, instant{} + 1500ms);
 }
 
-TEST_F(two_stations, RunUntilStopsAtTheLimit) {
+TEST_F(MemoryLink, RunUntilStopsAtTheLimit) {
     a.timer = instant{} + 20s;
     a.on_timer = [&](instant now) { a.send(1, now); };
     EXPECT_FALSE(wire.run_until([&] { return !b.got.empty(); }, instant{} + 5s));
@@ -142,14 +142,14 @@ TEST_F(two_stations, RunUntilStopsAtTheLimit) {
     EXPECT_EQ(wire.now(), instant{} + 20s);
 }
 
-TEST_F(two_stations, RunUntilWithNothingPendingReturnsAtTheLimit) {
+TEST_F(MemoryLink, RunUntilWithNothingPendingReturnsAtTheLimit) {
     EXPECT_FALSE(wire.run_until([] { return false; }, instant{} + 3s));
     EXPECT_EQ(wire.now(), instant{} + 3s);
     EXPECT_GT(a.polls, 0);
     EXPECT_GT(b.polls, 0);
 }
 
-TEST_F(two_stations, TimersThatSendRepeatedlyAdvanceStepByStep) {
+TEST_F(MemoryLink, TimersThatSendRepeatedlyAdvanceStepByStep) {
     // A retransmission-like timer on a: every 200 ms until b has 5 frames.
     std::function<void(instant)> fire = [&](instant now) {
         a.send(9, now);
@@ -162,7 +162,7 @@ TEST_F(two_stations, TimersThatSendRepeatedlyAdvanceStepByStep) {
     for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(b.got[i].second, instant{} + 200ms * static_cast<int>(i + 1));
 }
 
-TEST_F(two_stations, StaleDeadlineDoesNotStallTheClock) {
+TEST_F(MemoryLink, StaleDeadlineDoesNotStallTheClock) {
     // A buggy station that keeps reporting a deadline in the past must not hang run_until.
     struct stuck {
         void receive(bytes, instant) {}
@@ -174,7 +174,7 @@ TEST_F(two_stations, StaleDeadlineDoesNotStallTheClock) {
     EXPECT_EQ(w.now(), instant{} + 50us);
 }
 
-TEST_F(two_stations, EndlessPingPongIsBounded) {
+TEST_F(MemoryLink, EndlessPingPongIsBounded) {
     link::memory_link w{{.max_frames_per_instant = 1000}};
     station x, y;
     x.out = &w.side_a();
@@ -188,7 +188,7 @@ TEST_F(two_stations, EndlessPingPongIsBounded) {
     EXPECT_LE(x.got.size() + y.got.size(), 2100u);
 }
 
-TEST_F(two_stations, OversizeAndFullQueuesDropAndCount) {
+TEST_F(MemoryLink, OversizeAndFullQueuesDropAndCount) {
     link::memory_link w{{.queue_frames = 2, .max_frame_size = 100}};
     const auto big = frame_of(1, 101);
     w.side_a().send_frame(big, w.now());
@@ -202,7 +202,7 @@ TEST_F(two_stations, OversizeAndFullQueuesDropAndCount) {
     EXPECT_EQ(w.stats().queued_a_to_b, 2u);
 }
 
-TEST_F(two_stations, ObserverSeesEveryDeliveredFrame) {
+TEST_F(MemoryLink, ObserverSeesEveryDeliveredFrame) {
     struct counter final : link::frame_sink {
         int n = 0;
         void send_frame(bytes, instant) override { ++n; }
@@ -215,7 +215,7 @@ TEST_F(two_stations, ObserverSeesEveryDeliveredFrame) {
     EXPECT_EQ(obs.n, 3);
 }
 
-TEST_F(two_stations, AdvanceNeverGoesBack) {
+TEST_F(MemoryLink, AdvanceNeverGoesBack) {
     wire.advance_to(instant{} + 5s);
     wire.advance_to(instant{} + 1s);
     EXPECT_EQ(wire.now(), instant{} + 5s);

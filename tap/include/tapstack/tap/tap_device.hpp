@@ -15,6 +15,10 @@ public:
     /// Attaches to the TAP `name`, creating it if missing (a non-persistent TAP created here
     /// disappears when the fd closes). An empty name lets the kernel choose ("tap%d").
     explicit tap_device(std::string_view name);
+    /// Wraps an fd that already carries one Ethernet frame per read()/write() (a TAP fd passed
+    /// by a parent process, or one end of a SOCK_DGRAM socketpair in tests); makes it
+    /// non-blocking and owns it. No ioctl is made: configure_host() needs a real TAP name.
+    static tap_device adopt(int fd, std::string name);
     tap_device(tap_device&& other) noexcept;
     tap_device& operator=(tap_device&& other) noexcept;
     tap_device(const tap_device&) = delete;
@@ -37,6 +41,7 @@ public:
     int mtu() const;
 
 private:
+    tap_device() = default;
     int fd_ = -1;
     std::string name_;
 };

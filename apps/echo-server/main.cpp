@@ -1,0 +1,55 @@
+// echo-server: answers ping, and runs the echo (RFC 862), discard (RFC 863) and chargen
+// (RFC 864) services over tapstack on a TAP device. Services are one file each (service.hpp);
+// TCP services register next to the UDP ones below.
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <vector>
+#include <tapstack/stats.hpp>
+#include "app.hpp"
+#include "options.hpp"
+#include "service.hpp"
+
+int main(int argc, char** argv) {
+    using namespace tapstack;
+    std::uint16_t echo_port = 7;
+    std::uint16_t discard_port = 9;
+    std::uint16_t chargen_port = 19;
+    bool stats = false;
+
+    app::option_parser parser{"echo-server",
+                              "echo-server --tap NAME --ip A.B.C.D/N [--host-ip A.B.C.D/N] [--gateway A.B.C.D] "
+                              "[--mac MAC] [--port 7] [--discard-port 9] [--chargen-port 19] [--pcap FILE] [--stats]",
+                              "Answers ping and runs the echo, discard and chargen services (UDP) on a TAP device\n"
+                              "until SIGINT or SIGTERM. Prints 'ready ...' once it answers. A port of 0 turns a\n"
+                              "service off."};
+    parser.add_port("--port", "echo service port (RFC 862)", echo_port);
+    parser.add_port("--discard-port", "discard service port (RFC 863)", discard_port);
+    parser.add_port("--chargen-port", "character generator port (RFC 864)", chargen_port);
+    parser.add_flag("--stats", "print the stack's counters on exit and on SIGUSR1", [&] { stats = true; });
+    parser.require("--tap");
+    parser.require("--ip");
+    parser.parse(argc, argv);
+
+    return app::run_main("echo-server", [&] {
+        app::app_context ctx{"echo-server", parser.common()};
+        std::vector<std::unique_ptr<echo_server::service>> services;
+        if (echo_port != 0) services.push_back(echo_server::make_udp_echo(ctx, echo_port));
+        if (discard_port != 0) services.push_back(echo_server::make_udp_discard(ctx, discard_port));
+        if (chargen_port != 0) services.push_back(echo_server::make_udp_chargen(ctx, chargen_port));
+        auto print_stats = [&] {
+            std::cout << format_stats(ctx.stack().stats());
+            const auto& rs = ctx.runtime().stats();
+            std::cout << "Runtime:\n    " << rs.frames_read << " frames read\n    " << rs.frames_written
+                      << " frames written\n    " << rs.write_drops << " frames dropped (device queue full)\n"
+                      << std::flush;
+        };
+        if (stats) {
+            ctx.on_usr1(print_stats);
+            ctx.on_shutdown(print_stats);
+        }
+        const int status = ctx.run();
+        services.clear();
+        return status;
+    });
+}
