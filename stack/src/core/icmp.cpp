@@ -19,11 +19,11 @@ void stack::impl::on_icmp(const wire::ipv4_view& ip, instant t) {
         if (ip.destination() != cfg.ipv4.addr) return;
         const auto body = icmp->body();
         const bool sent = send_ipv4(ip.source(), static_cast<std::uint8_t>(wire::ip_protocol::icmp),
-                                    wire::icmp_header_size + body.size(), t, [&](mutable_bytes out) {
-                                        copy_bytes(out, wire::icmp_header_size, body);
+                                    wire::icmp_header_size + body.size(), t, [&](mutable_bytes payload_out) {
+                                        copy_bytes(payload_out, wire::icmp_header_size, body);
                                         wire::icmp_header{static_cast<std::uint8_t>(wire::icmp_type::echo_reply), 0,
                                                           icmp->rest_of_header()}
-                                            .encode(out, body.size());
+                                            .encode(payload_out, body.size());
                                     });
         if (sent) {
             ++stats.icmp.out_msgs;
@@ -73,11 +73,11 @@ void stack::impl::send_unreachable(const wire::ipv4_view& offending, wire::icmp_
         std::min(offending.packet().size(), max_datagram - wire::ipv4_min_header_size - wire::icmp_header_size);
     const auto quote = offending.packet().first(quote_size);
     const bool sent = send_ipv4(offending.source(), static_cast<std::uint8_t>(wire::ip_protocol::icmp),
-                                wire::icmp_header_size + quote.size(), t, [&](mutable_bytes out) {
-                                    copy_bytes(out, wire::icmp_header_size, quote);
+                                wire::icmp_header_size + quote.size(), t, [&](mutable_bytes payload_out) {
+                                    copy_bytes(payload_out, wire::icmp_header_size, quote);
                                     wire::icmp_header{static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable),
                                                       static_cast<std::uint8_t>(code), 0}
-                                        .encode(out, quote.size());
+                                        .encode(payload_out, quote.size());
                                 });
     if (sent) {
         ++stats.icmp.out_msgs;

@@ -69,7 +69,7 @@ void stack::impl::send_segment(const ip::four_tuple& tuple, const wire::tcp_segm
     if (!tuple.remote.address.is_v4()) return;  // TODO(#8): IPv6
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
     const bool sent = send_ipv4(dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
-                                [&](mutable_bytes out) { wire::encode_tcp(seg, out, src, dst); });
+                                [&](mutable_bytes payload_out) { wire::encode_tcp(seg, payload_out, src, dst); });
     if (sent) ++stats.tcp.out_segs;
     if (sent && seg.flags.rst) ++stats.tcp.out_rsts;
 }
