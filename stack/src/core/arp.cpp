@@ -35,6 +35,7 @@ arp_entry* arp_victim(std::vector<arp_entry>& entries) {
 void stack::impl::arp_learn(ip::address_v4 a, const link::mac_address& mac, instant t, bool create) {
     if (a.is_unspecified() || a.is_broadcast() || mac.is_multicast()) return;
     arp_entry* e = arp_lookup(a);
+    if (e && !e->resolved) --arp_unresolved;  // it is about to be resolved
     if (!e) {
         if (!create) return;
         e = arp_victim(arp_entries);
@@ -102,6 +103,7 @@ void stack::impl::arp_send_request(ip::address_v4 target, instant t) {
 }
 
 void stack::impl::arp_poll(instant t) {
+    if (arp_unresolved == 0) return;
     for (auto& e : arp_entries) {
         if (!e.in_use || e.resolved || t < e.next_retry_at) continue;
         if (e.retries >= cfg.arp_max_retries) {
@@ -114,6 +116,7 @@ void stack::impl::arp_poll(instant t) {
                     ++stats.arp.pending_drops;
                 }
             e = arp_entry{};
+            --arp_unresolved;
             continue;
         }
         ++e.retries;
@@ -124,6 +127,7 @@ void stack::impl::arp_poll(instant t) {
 
 std::optional<instant> stack::impl::arp_deadline() const {
     std::optional<instant> next;
+    if (arp_unresolved == 0) return next;
     for (const auto& e : arp_entries)
         if (e.in_use && !e.resolved && (!next || e.next_retry_at < *next)) next = e.next_retry_at;
     return next;

@@ -47,6 +47,7 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
     }
     if (e && e->resolved) {  // expired: ask again, park the packet meanwhile
         e->resolved = false;
+        ++arp_unresolved;
         e->retries = 0;
         e->next_retry_at = t;
     }
@@ -65,6 +66,7 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
         slot->in_use = true;
         slot->address = next_hop;
         slot->next_retry_at = t;
+        ++arp_unresolved;
         e = slot;
     }
     // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in.

@@ -145,6 +145,7 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::vector<arp_entry> arp_entries;
     std::vector<pending_frame> pending;
     std::uint16_t arp_last_hit = 0;
+    std::uint16_t arp_unresolved = 0;  // entries waiting for a reply: poll skips the scan at 0
 
     // ICMP error token bucket
     double icmp_tokens = 0;
