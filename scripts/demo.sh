@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/demo.sh [--keep] -- builds echo-server (release), starts it on a TAP device inside a
-# fresh network namespace, and talks to it from the kernel's side: ping, UDP echo, TCP echo.
+# fresh network namespace, and talks to it from the kernel's side: ping, UDP echo, TCP echo,
+# daytime and chargen.
 # --keep leaves the namespace and the server running and prints how to reach and remove them.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,12 +55,18 @@ echo "got:  $reply"
 
 echo
 echo "== TCP echo (port 7) with socat"
-if tcp_reply=$(printf 'hello over TCP\n' | timeout 5 ip netns exec "$ns" socat -T 3 - "TCP:$stack_ip:7,connect-timeout=3" 2>&1) &&
-    [[ "$tcp_reply" == "hello over TCP" ]]; then
-    echo "got:  $tcp_reply"
-else
-    echo "TCP echo not available yet (${tcp_reply:-no reply}); not fatal"
-fi
+tcp_reply=$(printf 'hello over TCP\n' | timeout 10 ip netns exec "$ns" socat -T 3 - "TCP:$stack_ip:7,connect-timeout=3" 2>&1) || true
+echo "sent: hello over TCP"
+echo "got:  $tcp_reply"
+[[ "$tcp_reply" == "hello over TCP" ]] || { echo "TCP echo FAILED" >&2; exit 1; }
+
+echo
+echo "== TCP daytime (port 13): the server sends the time and closes first"
+netns_exec "$ns" socat -T 3 - "TCP:$stack_ip:13,connect-timeout=3" </dev/null || { echo "TCP daytime FAILED" >&2; exit 1; }
+
+echo
+echo "== TCP chargen (port 19): the first 3 lines"
+timeout 5 ip netns exec "$ns" socat -T 3 -u "TCP:$stack_ip:19,connect-timeout=3" - 2>/dev/null | head -3 || true
 
 if ((keep)); then
     trap - EXIT INT TERM
@@ -71,6 +78,7 @@ talk to it:
     ip netns exec $ns ping $stack_ip
     ip netns exec $ns socat - UDP:$stack_ip:7
     ip netns exec $ns socat - TCP:$stack_ip:7
+    ip netns exec $ns socat - TCP:$stack_ip:13     # daytime
     ip netns exec $ns tcpdump -ni tap0
     kill -USR1 $server       # print the stack's counters to $log
 tear it down:

@@ -14,6 +14,14 @@ stack_config make_stack_config(const common_options& opts) {
     if (opts.mac) cfg.mac = *opts.mac;
     cfg.gateway = opts.gateway;
     if (opts.seed) cfg.seed = *opts.seed;
+    if (opts.max_connections) {
+        cfg.max_tcp_sockets = *opts.max_connections;
+        cfg.max_syn_backlog = *opts.max_connections;
+    }
+    if (opts.tcp_buffer) {
+        cfg.tcp.send_buffer_size = *opts.tcp_buffer;
+        cfg.tcp.receive_buffer_size = *opts.tcp_buffer;
+    }
     return cfg;
 }
 

@@ -92,6 +92,28 @@ option_parser::option_parser(std::string program, std::string usage, std::string
                    common_.seed = s;
                    return std::nullopt;
                });
+    add_option("--max-connections", "N",
+               "TCP sockets the stack may hold (listeners, connections, TIME-WAIT) and half-open "
+               "connections per listener (default 4096 and 256)",
+               [this](std::string_view v) -> std::optional<std::string> {
+                   std::uint64_t n = 0;
+                   if (auto err = parse_u64(v, n)) return err;
+                   if (n < 1 || n > 1'000'000) return "must be 1..1000000";
+                   common_.max_connections = static_cast<std::uint32_t>(n);
+                   return std::nullopt;
+               });
+    add_option("--tcp-buffer", "BYTES",
+               "each TCP connection's send and receive buffer, preallocated per connection "
+               "(default 262144)",
+               [this](std::string_view v) -> std::optional<std::string> {
+                   std::uint64_t n = 0;
+                   if (auto err = parse_u64(v, n)) return err;
+                   // One full-size segment at least; at most what window scaling can advertise
+                   // (RFC 7323 §2.3: shift 14, so just under 1 GiB).
+                   if (n < 1460 || n > (std::uint64_t{65535} << 14)) return "must be 1460..1073725440";
+                   common_.tcp_buffer = static_cast<std::uint32_t>(n);
+                   return std::nullopt;
+               });
     add_flag("--help", "print this help and exit", [this] { help_requested_ = true; });
 }
 

@@ -22,6 +22,8 @@ struct common_options {
     std::string pcap;                                 // --pcap FILE
     bool pcap_nanoseconds = false;                    // --pcap-ns
     std::optional<std::uint64_t> seed;                // --seed N
+    std::optional<std::uint32_t> max_connections;    // --max-connections N: TCP sockets and SYN backlog
+    std::optional<std::uint32_t> tcp_buffer;         // --tcp-buffer BYTES: per-connection send and receive buffers
 };
 
 /// Parses a value; returns an error message (without the flag) when the text is bad.

@@ -1,5 +1,5 @@
 // echo-server: answers ping, and runs the echo (RFC 862), discard (RFC 863) and chargen
-// (RFC 864) services over tapstack on a TAP device. Services are one file each (service.hpp);
+// (RFC 864) services over UDP and TCP, and daytime (RFC 867) over TCP, on a TAP device. Services are one file each (service.hpp);
 // TCP services register next to the UDP ones below.
 #include <cstdint>
 #include <iostream>
@@ -15,17 +15,21 @@ int main(int argc, char** argv) {
     std::uint16_t echo_port = 7;
     std::uint16_t discard_port = 9;
     std::uint16_t chargen_port = 19;
+    std::uint16_t daytime_port = 13;
     bool stats = false;
 
     app::option_parser parser{"echo-server",
                               "echo-server --tap NAME --ip A.B.C.D/N [--host-ip A.B.C.D/N] [--gateway A.B.C.D] "
-                              "[--mac MAC] [--port 7] [--discard-port 9] [--chargen-port 19] [--pcap FILE] [--stats]",
-                              "Answers ping and runs the echo, discard and chargen services (UDP) on a TAP device\n"
+                              "[--mac MAC] [--port 7] [--discard-port 9] [--chargen-port 19] [--daytime-port 13] [--max-connections N] [--tcp-buffer BYTES] "
+                              "[--pcap FILE] [--stats]",
+                              "Answers ping and runs the echo, discard and chargen services (UDP and TCP) and\n"
+                              "daytime (TCP) on a TAP device\n"
                               "until SIGINT or SIGTERM. Prints 'ready ...' once it answers. A port of 0 turns a\n"
                               "service off."};
     parser.add_port("--port", "echo service port (RFC 862)", echo_port);
     parser.add_port("--discard-port", "discard service port (RFC 863)", discard_port);
     parser.add_port("--chargen-port", "character generator port (RFC 864)", chargen_port);
+    parser.add_port("--daytime-port", "daytime service port, TCP only (RFC 867)", daytime_port);
     parser.add_flag("--stats", "print the stack's counters on exit and on SIGUSR1", [&] { stats = true; });
     parser.require("--tap");
     parser.require("--ip");
@@ -37,6 +41,13 @@ int main(int argc, char** argv) {
         if (echo_port != 0) services.push_back(echo_server::make_udp_echo(ctx, echo_port));
         if (discard_port != 0) services.push_back(echo_server::make_udp_discard(ctx, discard_port));
         if (chargen_port != 0) services.push_back(echo_server::make_udp_chargen(ctx, chargen_port));
+        if (echo_port != 0) services.push_back(echo_server::make_tcp_echo(ctx, echo_port));
+        if (discard_port != 0) services.push_back(echo_server::make_tcp_discard(ctx, discard_port));
+        if (chargen_port != 0) services.push_back(echo_server::make_tcp_chargen(ctx, chargen_port));
+        if (daytime_port != 0) services.push_back(echo_server::make_tcp_daytime(ctx, daytime_port));
+        ctx.on_shutdown([&] {
+            for (auto& s : services) s->stop();
+        });
         auto print_stats = [&] {
             std::cout << format_stats(ctx.stack().stats());
             const auto& rs = ctx.runtime().stats();
@@ -49,6 +60,10 @@ int main(int argc, char** argv) {
             ctx.on_shutdown(print_stats);
         }
         const int status = ctx.run();
+        // Let the TCP sessions see their operation_aborted and end while the stack still lives.
+        for (auto& s : services) s->stop();
+        ctx.io().restart();
+        ctx.io().poll();
         services.clear();
         return status;
     });
