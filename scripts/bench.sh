@@ -26,7 +26,8 @@ if ((${#missing[@]})); then
 fi
 
 cd "$root"
-cmake --preset release >/dev/null && cmake --build --preset release -j"${TAPSTACK_JOBS:-2}" || exit 1
+cmake --preset release >/dev/null &&
+    cmake --build --preset release -j"${TAPSTACK_JOBS:-2}" --target echo-server memory_bench replay_bench || exit 1
 bin=$root/build/release/bin
 
 echo "== in-memory (two stacks, one thread, no system calls)"
