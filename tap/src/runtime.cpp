@@ -142,12 +142,11 @@ void runtime::on_readable() {
 
 void runtime::arm(std::optional<instant> deadline) {
     if (!running_) return;
-    if (deadline == armed_) return;
+    // Re-arming costs a timerfd system call, and TCP moves its deadlines on almost every
+    // segment (delayed ACK, RTO). A timer that fires early is harmless -- the handler polls and
+    // arms the real next deadline -- so only an *earlier* deadline re-arms.
+    if (!deadline || (armed_ && *armed_ <= *deadline)) return;
     armed_ = deadline;
-    if (!deadline) {
-        timer_.cancel();
-        return;
-    }
     timer_.expires_at(to_steady(*deadline));  // cancels a pending wait (operation_aborted)
     std::weak_ptr<runtime*> weak = alive_;
     timer_.async_wait([weak, deadline](const boost::system::error_code& ec) {

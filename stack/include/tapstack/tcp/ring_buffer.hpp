@@ -15,7 +15,7 @@ public:
     /// (Re)allocates only when the capacity changes; always empties the ring.
     void reset(std::size_t capacity) {
         if (capacity != cap_) {
-            data_ = std::make_unique<std::byte[]>(capacity);
+            data_ = std::make_unique_for_overwrite<std::byte[]>(capacity);  // no zeroing: bytes are written before read
             cap_ = capacity;
         }
         head_ = 0;
