@@ -16,6 +16,8 @@ namespace tapstack::app {
 
 /// The stack_config the common options describe (defaults for the rest).
 stack_config make_stack_config(const common_options& opts);
+/// The address services bind: the IPv6 wildcard (taking IPv4 too) when --ip6 is given.
+ip::address wildcard_address(const common_options& opts);
 
 /// Owns everything below an app's services. Lives on the thread that calls run(); see the
 /// threading contract in <tapstack/tap/runtime.hpp>.

@@ -46,6 +46,17 @@ std::optional<std::string> check_interface_address(std::string_view text, std::o
     return std::nullopt;
 }
 
+std::optional<std::string> check_interface_address6(std::string_view text, std::optional<ip::interface_address_v6>& out) {
+    if (text.find('/') == std::string_view::npos) return "expected ADDR/N (an IPv6 address with a prefix length)";
+    auto a = ip::interface_address_v6::from_string(text);
+    if (!a) return "expected an IPv6 address and N 0..128";
+    if (a->addr.is_unspecified() || a->addr.is_multicast() || a->addr.is_link_local() ||
+        a->addr == ip::address_v6{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}})
+        return "not a global unicast address (the link-local one comes from the MAC)";
+    out = a;
+    return std::nullopt;
+}
+
 }  // namespace
 
 option_parser::option_parser(std::string program, std::string usage, std::string about)
@@ -61,6 +72,10 @@ option_parser::option_parser(std::string program, std::string usage, std::string
                [this](std::string_view v) { return check_interface_address(v, common_.ip); });
     add_option("--host-ip", "A.B.C.D/N", "also give the kernel side of the TAP this address and bring it up",
                [this](std::string_view v) { return check_interface_address(v, common_.host_ip); });
+    add_option("--ip6", "ADDR/N", "the stack's global IPv6 address and prefix length (enables IPv6)",
+               [this](std::string_view v) { return check_interface_address6(v, common_.ip6); });
+    add_option("--host-ip6", "ADDR/N", "also give the kernel side of the TAP this IPv6 address",
+               [this](std::string_view v) { return check_interface_address6(v, common_.host_ip6); });
     add_option("--gateway", "A.B.C.D", "default gateway for destinations outside the subnet",
                [this](std::string_view v) -> std::optional<std::string> {
                    auto a = ip::address_v4::from_string(v);
@@ -179,6 +194,8 @@ std::optional<std::string> option_parser::try_parse(int argc, const char* const*
         if (common_.ip->addr == common_.host_ip->addr)
             return program_ + ": bad --host-ip '" + common_.host_ip->to_string() + "': same address as --ip";
     }
+    if (common_.ip6 && common_.host_ip6 && common_.ip6->addr == common_.host_ip6->addr)
+        return program_ + ": bad --host-ip6 '" + common_.host_ip6->to_string() + "': same address as --ip6";
     if (common_.ip && common_.gateway && !common_.ip->contains(*common_.gateway))
         return program_ + ": bad --gateway '" + common_.gateway->to_string() + "': not inside " + common_.ip->to_string();
     return std::nullopt;

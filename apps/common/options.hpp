@@ -18,6 +18,8 @@ struct common_options {
     std::optional<ip::interface_address> ip;          // --ip A.B.C.D/N: the stack's address
     std::optional<ip::interface_address> host_ip;     // --host-ip A.B.C.D/N: the kernel side
     std::optional<ip::address_v4> gateway;            // --gateway A.B.C.D
+    std::optional<ip::interface_address_v6> ip6;      // --ip6 ADDR/N: the stack's global IPv6 address
+    std::optional<ip::interface_address_v6> host_ip6; // --host-ip6 ADDR/N: the kernel side
     std::optional<link::mac_address> mac;             // --mac 02:..:..
     std::string pcap;                                 // --pcap FILE
     bool pcap_nanoseconds = false;                    // --pcap-ns

@@ -235,7 +235,7 @@ private:
         const std::string peer = o_.peer->to_string();
         auto sock = std::make_shared<ip::udp::socket>(ctx_.runtime());
         error_code ec;
-        sock->bind(ip::endpoint{ip::address_v4::any(), 0}, ec);
+        sock->bind(ip::endpoint{o_.peer->address.is_v6() ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()}, 0}, ec);
         if (ec) {
             fail("udp bind: " + describe(ec));
             co_return;
@@ -335,6 +335,13 @@ int main(int argc, char** argv) {
         "lowest and highest local port used); each failure is printed as 'echo-client: ...'.\n"
         "Exit status 0 if every connection echoed correctly, 1 otherwise, 2 for bad arguments."};
     parser.add_option("--connect", "IP:PORT", "the echo service to talk to", [&](std::string_view v) -> std::optional<std::string> {
+        if (!v.empty() && v.front() == '[') {  // [IPv6]:PORT
+            auto e = ip::endpoint::from_string(v);
+            if (!e || e->port == 0 || e->address.to_v6().is_multicast() || e->address.is_unspecified())
+                return "expected [IPv6]:PORT with a unicast address and a port 1..65535";
+            o.peer = *e;
+            return std::nullopt;
+        }
         auto colon = v.rfind(':');
         if (colon == std::string_view::npos) return "expected A.B.C.D:PORT";
         auto a = ip::address_v4::from_string(v.substr(0, colon));

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
             for (auto& s : services) s->stop();
         });
         auto print_stats = [&] {
-            std::cout << format_stats(ctx.stack().stats());
+            std::cout << format_stats(ctx.stack().stats()) << format_connections(ctx.stack());
             const auto& rs = ctx.runtime().stats();
             std::cout << "Runtime:\n    " << rs.frames_read << " frames read\n    " << rs.frames_written
                       << " frames written\n    " << rs.write_drops << " frames dropped (device queue full)\n"

@@ -19,7 +19,7 @@ tcp_service::tcp_service(app::app_context& ctx, std::uint16_t port, std::string 
     boost::system::error_code ec;
     acceptor_.open(ip::tcp::v4(), ec);
     if (!ec) acceptor_.set_option(socket_base::reuse_address{true}, ec);
-    if (!ec) acceptor_.bind(ip::endpoint{ip::address_v4::any(), port_}, ec);
+    if (!ec) acceptor_.bind(ip::endpoint{app::wildcard_address(ctx_.options()), port_}, ec);
     if (!ec) acceptor_.listen(socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error{name_ + ": cannot listen on TCP port " + std::to_string(port_) + ": " + ec.message()};
     boost::asio::co_spawn(ctx_.io(), accept_loop(), boost::asio::detached);

@@ -13,7 +13,7 @@ udp_service::udp_service(app::app_context& ctx, std::uint16_t port, std::string 
     auto h = st.udp_open();
     if (!h) throw std::runtime_error{name_ + ": cannot open a UDP socket: " + std::string{to_string(h.error())}};
     socket_ = *h;
-    if (auto e = st.udp_bind(socket_, ip::endpoint{ip::address_v4::any(), port_}); e != errc::success) {
+    if (auto e = st.udp_bind(socket_, ip::endpoint{app::wildcard_address(ctx_.options()), port_}); e != errc::success) {
         st.udp_close(socket_);
         throw std::runtime_error{name_ + ": cannot bind UDP port " + std::to_string(port_) + ": " +
                                  std::string{to_string(e)}};

@@ -40,7 +40,7 @@ public:
         boost::system::error_code ec;
         acceptor_.open(ip::tcp::v4(), ec);
         if (!ec) acceptor_.set_option(socket_base::reuse_address{true}, ec);
-        if (!ec) acceptor_.bind(ip::endpoint{ip::address_v4::any(), port}, ec);
+        if (!ec) acceptor_.bind(ip::endpoint{app::wildcard_address(ctx_.options()), port}, ec);
         if (!ec) acceptor_.listen(socket_base::max_listen_connections, ec);
         if (ec) throw std::runtime_error{"cannot listen on TCP port " + std::to_string(port) + ": " + ec.message()};
         asio::co_spawn(ctx_.io(), accept_loop(), asio::detached);

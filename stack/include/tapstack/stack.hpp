@@ -50,7 +50,32 @@ struct stack_config {
     std::uint32_t udp_receive_queue_bytes = 256 * 1024;
     std::uint32_t max_tcp_sockets = 4096;
     std::uint32_t max_syn_backlog = 256;  // per listener, half-open connections
+    /// When the SYN backlog is full, drop a random half-open entry to admit the new SYN (RFC 4987
+    /// §3.4) instead of refusing it: keeps a listener reachable during a SYN flood.
+    bool syn_backlog_random_drop = true;
+    // The overall bound on send/receive buffer memory is tcp.max_buffer_memory (tcp/config.hpp).
     tcp::config tcp;
+
+    // IPv6 (RFC 8200, RFC 4861, RFC 4862): off unless a global address is given or
+    // ipv6_link_local is set; the link-local address always comes from the MAC.
+    std::optional<ip::interface_address_v6> ipv6;
+    bool ipv6_link_local = false;
+    std::uint8_t ipv6_hop_limit = 64;
+    std::uint8_t ipv6_max_extension_headers = 8;  // a longer chain is dropped
+    std::uint8_t dad_transmits = 1;               // RFC 4862 §5.1 DupAddrDetectTransmits; 0 skips DAD
+    duration nd_retrans_timer = std::chrono::seconds{1};    // RFC 4861 §10 RETRANS_TIMER
+    duration nd_reachable_time = std::chrono::seconds{30};  // REACHABLE_TIME
+    duration nd_delay_first_probe = std::chrono::seconds{5};  // DELAY_FIRST_PROBE_TIME
+    std::uint8_t nd_max_multicast_solicit = 3;
+    std::uint8_t nd_max_unicast_solicit = 3;
+    std::uint16_t nd_max_entries = 256;
+    std::uint16_t nd_max_pending = 64;            // packets waiting for resolution, all neighbors
+    std::uint8_t nd_max_pending_per_address = 8;
+    bool ipv6_send_router_solicitation = true;    // once DAD is done (RFC 4861 §6.3.7)
+    // Fragment reassembly (RFC 8200 §4.5): buffers of 64 KiB allocated at start-up.
+    std::uint16_t ipv6_reassembly_slots = 4;
+    std::uint16_t ipv6_max_fragments = 64;        // per datagram
+    duration ipv6_reassembly_timeout = std::chrono::seconds{60};
 
     /// Checks ranges and consistency; the message names the bad field.
     std::optional<std::string> validate() const;
@@ -151,6 +176,19 @@ public:
 
     /// Registers who to tell when a socket's readiness changes (nullptr clears).
     void set_waiter(socket_handle h, socket_waiter* waiter) noexcept;
+
+    // --- IPv6 ---
+    /// IPV6_V6ONLY: a socket bound to the IPv6 wildcard also takes IPv4 unless this is set
+    /// (Linux's default, net.ipv6.bindv6only=0). Set it before bind.
+    errc tcp_set_v6_only(socket_handle h, bool on);
+    errc udp_set_v6_only(socket_handle h, bool on);
+    /// RFC 4862 §5.4: where duplicate address detection stands for one of our addresses.
+    enum class address_state : std::uint8_t { absent, tentative, preferred, duplicate };
+    address_state ipv6_address_state(const ip::address_v6& a) const noexcept;
+    /// Our link-local address (fe80::/64 from the MAC), unspecified when IPv6 is off.
+    ip::address_v6 ipv6_link_local() const noexcept;
+    /// The default router learnt from router advertisements, if any.
+    std::optional<ip::address_v6> ipv6_default_router() const noexcept;
 
     struct impl;  // opaque: defined in stack/src/core/stack_impl.hpp
 

@@ -57,6 +57,46 @@ struct udp_stats {
     std::uint64_t out_datagrams = 0;
 };
 
+struct ipv6_stats {
+    std::uint64_t in_receives = 0;
+    std::uint64_t in_hdr_errors = 0;         // version, length, truncated extension headers
+    std::uint64_t in_addr_errors = 0;        // not addressed to us
+    std::uint64_t in_unknown_protos = 0;
+    std::uint64_t in_delivers = 0;
+    std::uint64_t in_discards = 0;           // option/ext-header rules said drop, too many headers
+    std::uint64_t reasm_reqds = 0;           // fragments received
+    std::uint64_t reasm_oks = 0;
+    std::uint64_t reasm_fails = 0;           // timeouts, overlaps (RFC 5722), no buffer
+    std::uint64_t reasm_overlaps = 0;
+    std::uint64_t out_requests = 0;
+    std::uint64_t out_no_routes = 0;
+    std::uint64_t out_too_big = 0;
+};
+
+struct icmpv6_stats {
+    std::uint64_t in_msgs = 0;
+    std::uint64_t in_errors = 0;             // truncated, bad checksum, invalid NDP
+    std::uint64_t in_echos = 0;
+    std::uint64_t in_dest_unreachs = 0;
+    std::uint64_t in_pkt_too_bigs = 0;
+    std::uint64_t in_neighbor_solicits = 0;
+    std::uint64_t in_neighbor_advertisements = 0;
+    std::uint64_t in_router_advertisements = 0;
+    std::uint64_t out_msgs = 0;
+    std::uint64_t out_echo_reps = 0;
+    std::uint64_t out_dest_unreachs = 0;
+    std::uint64_t out_parm_problems = 0;
+    std::uint64_t out_time_excds = 0;
+    std::uint64_t out_neighbor_solicits = 0;
+    std::uint64_t out_neighbor_advertisements = 0;
+    std::uint64_t out_router_solicits = 0;
+    std::uint64_t out_rate_limited = 0;
+    std::uint64_t nd_resolution_failures = 0;
+    std::uint64_t nd_pending_drops = 0;
+    std::uint64_t nd_cache_full_drops = 0;
+    std::uint64_t dad_conflicts = 0;
+};
+
 struct stack_stats {
     link_stats link;
     arp_stats arp;
@@ -64,6 +104,8 @@ struct stack_stats {
     icmp_stats icmp;
     udp_stats udp;
     tcp::tcp_stats tcp;
+    ipv6_stats ip6;
+    icmpv6_stats icmp6;
 };
 
 /// A `netstat -s`-style table: one line per non-zero counter, grouped by protocol (all with `all`).

@@ -54,7 +54,7 @@ void stack::impl::receive(bytes frame, instant t) {
         return;
     }
     const auto dst = eth->destination();
-    if (dst != cfg.mac && !dst.is_broadcast()) {
+    if (dst != cfg.mac && !dst.is_broadcast() && !ipv6_accepts_mac(*this, dst)) {
         ++stats.link.in_not_for_us;
         return;
     }
@@ -64,6 +64,9 @@ void stack::impl::receive(bytes frame, instant t) {
         return;
     case static_cast<std::uint16_t>(wire::ether_type::ipv4):
         break;
+    case static_cast<std::uint16_t>(wire::ether_type::ipv6):
+        on_ipv6(*this, eth->payload(), t);
+        return;
     default:
         ++stats.link.in_unknown_ethertype;
         return;
@@ -122,7 +125,9 @@ std::optional<instant> stack::impl::poll(instant t) {
     now = t;
     arp_poll(t);
     tcp_poll(t);
+    ipv6_poll(*this, t);
     std::optional<instant> next = arp_deadline();
+    if (auto v6_next = ipv6_deadline(*this); v6_next && (!next || *v6_next < *next)) next = v6_next;
     if (!timers.empty()) {
         const instant tcp_next = timers.begin()->deadline;
         if (!next || tcp_next < *next) next = tcp_next;

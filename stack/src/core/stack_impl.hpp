@@ -14,6 +14,7 @@
 #include <tapstack/wire/ipv4.hpp>
 #include <tapstack/wire/tcp.hpp>
 #include "../socket/port_table.hpp"
+#include "ipv6_state.hpp"
 
 namespace tapstack {
 
@@ -169,6 +170,9 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::vector<tcp_socket*> due_timers;  // scratch for tcp_poll
     std::size_t tcp_socket_count = 0;
 
+    // IPv6: addresses, NDP, reassembly (ipv6*.cpp, ndp.cpp, icmpv6.cpp, reassembly6.cpp)
+    ipv6_state v6{cfg};
+
     // --- entry points (stack.cpp) ---
     void receive(bytes frame, instant t);
     std::optional<instant> poll(instant t);
@@ -199,11 +203,16 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
 
     // --- UDP (../socket/udp.cpp) ---
     void on_udp(const wire::ipv4_view& ip, instant t);
+    /// Either family; false when no socket wants the datagram's port (the caller answers).
+    bool on_udp(const ip::address& src, const ip::address& dst, bytes datagram, bool unicast, instant t);
+    result<std::size_t> udp_send_v6(udp_socket& u, bytes payload, const ip::endpoint& to, instant t);  // ipv6_sockets.cpp
 
     // --- TCP sockets (../socket/tcp_sockets.cpp) ---
     void on_tcp(const wire::ipv4_view& ip, instant t);
+    void on_tcp(const ip::address& src, const ip::address& dst, bytes segment, instant t);
     void send_reset_for(const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t);
     void send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) override;
+    void send_segment_v6(const ip::four_tuple& tuple, const wire::tcp_segment& seg);  // ipv6_sockets.cpp
     void on_connection_event(tcp::connection& c, std::uint8_t events) override;
     void touch(tcp_socket& s);
     void reap(instant t);
@@ -226,6 +235,7 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     /// RFC 6056 algorithm 4; 0 when the range is exhausted for this destination.
     ip::port_number pick_ephemeral_tcp(const ip::address& local, const ip::endpoint& remote);
     ip::port_number pick_ephemeral_any(port_table& ports);
+    bool evict_half_open(tcp_socket& listener, instant t);
     errc check_bindable(ip::port_number port) const;
 };
 

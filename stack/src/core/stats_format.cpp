@@ -93,6 +93,7 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("segments with port 0 dropped", s.tcp.port_zero_drops);
     t.row("resets for segments without a socket", s.tcp.no_listener_rsts);
     t.row("SYNs dropped: SYN backlog full", s.tcp.syn_backlog_drops);
+    t.row("half-open connections evicted: SYN backlog full", s.tcp.syn_backlog_evictions);
     t.row("SYNs dropped: accept queue full", s.tcp.accept_queue_drops);
     t.row("SYNs dropped: connection limit", s.tcp.connection_limit_drops);
     t.row("TIME-WAIT connections reused", s.tcp.time_wait_reuses);
@@ -103,6 +104,10 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("window updates sent after reads", s.tcp.window_updates);
     t.row("unacceptable ACKs (RFC 5961)", s.tcp.ack_unacceptable);
     t.row("resets for data after close", s.tcp.data_after_close_rsts);
+    t.row("buffer bytes in use (send and receive rings)", s.tcp.buffer_bytes_in_use);
+    t.row("buffers refused: memory bound", s.tcp.buffer_memory_refusals);
+    t.row("segments dropped: memory bound", s.tcp.buffer_memory_drops);
+    t.row("orphaned FIN-WAIT-2 connections timed out", s.tcp.fin_wait_2_timeouts);
     t.section("Udp");
     t.row("packets received", s.udp.in_datagrams);
     t.row("packets to unknown port received", s.udp.no_ports);

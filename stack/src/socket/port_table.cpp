@@ -8,10 +8,16 @@ bool overlaps(const ip::address& a, const ip::address& b) noexcept {
 }
 }  // namespace
 
-port_table::port_table() : by_port_(65536) {}
+port_table::port_table() = default;
+
+port_table::list& port_table::slot(ip::port_number port) {
+    auto& p = pages_[port / page_size];
+    if (!p) p = std::make_unique<page>();
+    return (*p)[port % page_size];
+}
 
 errc port_table::check(const ip::address& address, ip::port_number port, bool reuse_address) const {
-    for (const auto& b : by_port_[port]) {
+    for (const auto& b : at(port)) {
         if (!overlaps(address, b.address)) continue;
         if (reuse_address && b.conn && b.conn->current_state() == tcp::state::time_wait) continue;
         if (reuse_address && b.reuse_address && !b.listening) continue;
@@ -20,14 +26,16 @@ errc port_table::check(const ip::address& address, ip::port_number port, bool re
     return errc::success;
 }
 
-void port_table::add(port_binding& b) { by_port_[b.port].push_back(b); }
+void port_table::add(port_binding& b) { slot(b.port).push_back(b); }
 
 void port_table::remove(port_binding& b) {
-    if (b.linked()) by_port_[b.port].erase(by_port_[b.port].iterator_to(b));
+    if (!b.linked()) return;
+    auto& l = slot(b.port);
+    l.erase(l.iterator_to(b));
 }
 
 bool port_table::has_non_connection(const ip::address& address, ip::port_number port) const {
-    for (const auto& b : by_port_[port])
+    for (const auto& b : at(port))
         if (!b.conn && overlaps(address, b.address)) return true;
     return false;
 }

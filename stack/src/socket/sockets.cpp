@@ -63,7 +63,8 @@ void stack::impl::flush_events() {
 }
 
 bool stack::impl::is_local_address(const ip::address& a) const {
-    return a.is_v4() && (a.to_v4() == cfg.ipv4.addr || a.to_v4().is_unspecified());
+    if (a.is_v6()) return a.is_unspecified() || ipv6_is_ours(*this, a.to_v6());
+    return a.to_v4() == cfg.ipv4.addr || a.to_v4().is_unspecified();
 }
 
 errc stack::impl::check_bindable(ip::port_number port) const {

@@ -60,13 +60,13 @@ tcp_socket* stack::impl::find_listener(const ip::address& local, ip::port_number
     for (auto* l : listeners) {
         if (l->local.port != port) continue;
         if (l->local.address == local) return l;
-        if (l->local.address.is_unspecified()) wildcard = l;
+        if (l->local.address.is_unspecified() && wildcard_takes(l->local.address, l->binding.v6_only, local)) wildcard = l;
     }
     return wildcard;
 }
 
 void stack::impl::send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) {
-    if (!tuple.remote.address.is_v4()) return;  // TODO(#8): IPv6
+    if (tuple.remote.address.is_v6()) return send_segment_v6(tuple, seg);  // ipv6_sockets.cpp
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
     const bool sent = send_ipv4(dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
                                 [&](mutable_bytes payload_out) { wire::encode_tcp(seg, payload_out, src, dst); });
@@ -94,8 +94,11 @@ void stack::impl::send_reset_for(const ip::four_tuple& tuple, const wire::tcp_se
 }
 
 void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
-    const ip::address src{ip.source()}, dst{ip.destination()};
-    auto view = wire::tcp_view::parse(ip.payload(), src, dst);
+    on_tcp(ip::address{ip.source()}, ip::address{ip.destination()}, ip.payload(), t);
+}
+
+void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes segment, instant t) {
+    auto view = wire::tcp_view::parse(segment, src, dst);
     if (!view) {
         ++stats.tcp.in_errs;
         return;
@@ -144,13 +147,15 @@ void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
     if (!seg.flags.syn) return;
     // RFC 9293 MUST-63 / RFC 1122 4.2.3.10: a SYN from an address that cannot be a unicast
     // peer (unspecified, loopback, broadcast, multicast) is dropped.
-    const auto from = ip.source();
-    if (from.is_unspecified() || from.is_loopback() || from.is_broadcast() || from.is_multicast() ||
-        from == cfg.ipv4.directed_broadcast()) {
+    const bool bad_v6_source = src.is_v6() && (src.is_unspecified() || src.to_v6().is_multicast() ||
+                                                src.to_v6() == ip::address_v6{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}});
+    const auto from = src.to_v4();
+    if (bad_v6_source || (src.is_v4() && (from.is_unspecified() || from.is_loopback() || from.is_broadcast() ||
+                                          from.is_multicast() || from == cfg.ipv4.directed_broadcast()))) {
         ++stats.ip.in_martians;
         return;
     }
-    if (listener->half_open >= cfg.max_syn_backlog) {
+    if (listener->half_open >= cfg.max_syn_backlog && !evict_half_open(*listener, t)) {
         ++stats.tcp.syn_backlog_drops;  // dropped silently, as Linux does: the peer retries
         return;
     }
@@ -168,7 +173,7 @@ void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
     child->parent = listener;
     child->local = tuple.local;
     child->reuse_address = listener->reuse_address;
-    child->conn = std::make_unique<tcp::connection>(cfg.tcp, stats.tcp, *this, *this);
+    child->conn = std::make_unique<tcp::connection>(tuple.local.address.is_v6() ? v6.tcp : cfg.tcp, stats.tcp, *this, *this);
     child->conn->user_data = child;
     child->no_delay = listener->no_delay;
     if (child->no_delay) child->conn->set_no_delay(true);
@@ -182,6 +187,27 @@ void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
     connections.insert(*child);
     tcp_ports.add(child->binding);
     touch(*child);
+}
+
+// The SYN backlog is full: make room by dropping one half-open connection picked at random
+// (RFC 4987 §3.4, "random drop"). Under a SYN flood from addresses that never complete the
+// handshake (spoofed, or not even answering ARP), refusing new SYNs would lock every legitimate
+// client out until the flood's entries time out (minutes of SYN-ACK retransmissions); with
+// random drop a real client's entry survives the few round trips its handshake takes with high
+// probability. The evicted entry goes silently (no RST towards a likely spoofed source).
+bool stack::impl::evict_half_open(tcp_socket& listener, instant t) {
+    if (listener.half_open == 0 || !cfg.syn_backlog_random_drop) return false;
+    std::size_t pick = static_cast<std::size_t>(rng.next() % listener.half_open);
+    tcp_socket* victim = nullptr;
+    for (auto& c : connections) {
+        if (c.parent != &listener || c.accept_hook.is_linked() || c.reap_queued) continue;
+        victim = &c;
+        if (pick-- == 0) break;
+    }
+    if (!victim) return false;
+    ++stats.tcp.syn_backlog_evictions;
+    victim->conn->drop(t);  // the closed event detaches it from the listener and queues the reap
+    return listener.half_open < cfg.max_syn_backlog;
 }
 
 void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
@@ -250,6 +276,24 @@ void stack::impl::release_tcp(tcp_socket& s) {
             child.reap_queued = true;
             reap_queue.push_back(&child);
         }
+    }
+    // ... and so do its half-open ones (SYN-RECEIVED, not yet in the accept queue): they point at
+    // the listener as their parent, which is about to be freed. (Found by fuzz_stack: a listener
+    // closed with a SYN-RECEIVED child left the child's parent dangling; see
+    // tests/fuzz/regressions/fuzz_stack/.)
+    if (s.role == tcp_role::listener && s.half_open > 0) {
+        std::vector<tcp_socket*> orphans;
+        for (auto& c : connections)
+            if (c.parent == &s) orphans.push_back(&c);
+        for (tcp_socket* child : orphans) {
+            child->parent = nullptr;
+            child->conn->abort(now);
+            if (!child->reap_queued) {
+                child->reap_queued = true;
+                reap_queue.push_back(child);
+            }
+        }
+        s.half_open = 0;
     }
     if (s.role == tcp_role::listener) std::erase(listeners, &s);
     tcp_ports.remove(s.binding);
@@ -359,11 +403,20 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     if (s->role == tcp_role::connection) return errc::already_connected;
     if (s->role == tcp_role::listener) return errc::invalid_argument;
     // RFC 9293 MUST-46: no connection to a broadcast or multicast address.
-    if (!remote.address.is_v4() || remote.address.is_unspecified() || remote.port == 0 ||
-        remote.address.to_v4().is_broadcast() || remote.address.to_v4().is_multicast() ||
-        remote.address.to_v4() == impl_->cfg.ipv4.directed_broadcast())
+    const bool v6 = remote.address.is_v6();
+    if (remote.address.is_unspecified() || remote.port == 0 ||
+        (v6 ? remote.address.to_v6().is_multicast()
+            : (remote.address.to_v4().is_broadcast() || remote.address.to_v4().is_multicast() ||
+               remote.address.to_v4() == impl_->cfg.ipv4.directed_broadcast())))
         return errc::invalid_argument;
-    const ip::address local_address{impl_->cfg.ipv4.addr};
+    ip::address local_address{impl_->cfg.ipv4.addr};
+    if (v6) {  // the bound IPv6 address, else the one whose scope fits the destination
+        std::optional<ip::address_v6> src;
+        if (s->local.address.is_v6() && !s->local.address.is_unspecified()) src = s->local.address.to_v6();
+        else src = ipv6_source_for(*impl_, remote.address.to_v6());
+        if (!src) return errc::address_not_available;
+        local_address = *src;
+    }
     ip::port_number port = s->local.port;
     if (s->role == tcp_role::fresh) {
         port = impl_->pick_ephemeral_tcp(local_address, remote);
@@ -374,7 +427,7 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     impl_->tcp_ports.remove(s->binding);
     s->role = tcp_role::connection;
     s->local = tuple.local;
-    s->conn = std::make_unique<tcp::connection>(impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
+    s->conn = std::make_unique<tcp::connection>(v6 ? impl_->v6.tcp : impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
     s->conn->user_data = s;
     if (s->no_delay) s->conn->set_no_delay(true);
     s->binding.address = local_address;
@@ -397,8 +450,12 @@ result<std::size_t> stack::tcp_send(socket_handle h, bytes data, instant now) {
     const auto st = s->conn->current_state();
     if (is_handshaking(st)) return errc::would_block;
     if (!may_send_data(st)) return st == tcp::state::closed ? errc::not_connected : errc::shut_down;
+    const auto refusals = impl_->stats.tcp.buffer_memory_refusals;
     const std::size_t n = s->conn->send(data, now);
     impl_->touch(*s);
+    // The stack-wide buffer bound (tcp::config::max_buffer_memory) refused the send ring: a clear
+    // error, not a would_block that no writable event would ever end.
+    if (n == 0 && !data.empty() && impl_->stats.tcp.buffer_memory_refusals != refusals) return errc::no_buffer_space;
     if (n == 0 && !data.empty()) return errc::would_block;
     return n;
 }

@@ -23,34 +23,38 @@ std::optional<std::uint32_t> ring_place(const udp_socket& s, std::uint32_t len) 
 }  // namespace
 
 void stack::impl::on_udp(const wire::ipv4_view& ip, instant t) {
-    const ip::address src{ip.source()}, dst{ip.destination()};
-    auto udp = wire::udp_view::parse(ip.payload(), src, dst);
+    const bool unicast = ip.destination() == cfg.ipv4.addr;
+    if (!on_udp(ip::address{ip.source()}, ip::address{ip.destination()}, ip.payload(), unicast, t) && unicast)
+        send_unreachable(ip, wire::icmp_unreachable_code::port, t);
+}
+
+bool stack::impl::on_udp(const ip::address& src, const ip::address& dst, bytes datagram, bool unicast, instant) {
+    auto udp = wire::udp_view::parse(datagram, src, dst);
     if (!udp) {
         ++stats.udp.in_errors;
-        return;
+        return true;
     }
     const auto port = udp->destination_port();
     udp_socket* match = nullptr;
     std::uint32_t match_slot = 0;
-    const bool unicast = ip.destination() == cfg.ipv4.addr;
     udp_ports.for_each(port, [&](const port_binding& b) {
         const bool exact = unicast && b.address == dst;
-        if (exact || (b.address.is_unspecified() && !match)) {
+        // A wildcard takes its own family, and an IPv6 wildcard IPv4 too unless v6_only.
+        if (exact || (b.address.is_unspecified() && wildcard_takes(b.address, b.v6_only, dst) && !match)) {
             match = slots[b.owner_slot].udp.get();
             match_slot = b.owner_slot;
         }
     });
     if (!match || port == 0) {
         ++stats.udp.no_ports;
-        if (unicast) send_unreachable(ip, wire::icmp_unreachable_code::port, t);
-        return;
+        return false;
     }
     const auto payload = udp->payload();
     const auto len = static_cast<std::uint32_t>(payload.size());
     auto at = ring_place(*match, len);
     if (!at) {
         ++stats.udp.rcvbuf_errors;
-        return;
+        return true;
     }
     copy_bytes(match->ring, *at, payload);
     const auto index = (match->record_head + match->record_count) % static_cast<std::uint32_t>(match->records.size());
@@ -59,6 +63,7 @@ void stack::impl::on_udp(const wire::ipv4_view& ip, instant t) {
     match->ring_head = *at + len;
     ++stats.udp.in_datagrams;
     notify(match_slot, socket_event::readable);
+    return true;
 }
 
 // ---------------------------------------------------------------- façade
@@ -104,10 +109,14 @@ result<std::size_t> stack::udp_send_to(socket_handle h, bytes payload, const ip:
     auto* s = impl_->lookup(h, socket_kind::udp);
     if (!s) return errc::bad_descriptor;
     // RFC 768: source port 0 means "no port"; nothing can be sent back to it.
-    if (to.port == 0 || !to.address.is_v4() || to.address.is_unspecified()) return errc::invalid_argument;
-    if (!s->udp->bound)
-        if (auto e = udp_bind(h, ip::endpoint{ip::address_v4::any(), 0}); e != errc::success) return e;
+    if (to.port == 0 || to.address.is_unspecified()) return errc::invalid_argument;
+    if (!s->udp->bound) {
+        const ip::address wildcard =
+            to.address.is_v6() ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()};
+        if (auto e = udp_bind(h, ip::endpoint{wildcard, 0}); e != errc::success) return e;
+    }
     auto& u = *s->udp;
+    if (to.address.is_v6()) return impl_->udp_send_v6(u, payload, to, now);
     const std::size_t size = wire::udp_header_size + payload.size();
     if (size + wire::ipv4_min_header_size > impl_->cfg.mtu) return errc::message_size;
     const ip::address src{impl_->cfg.ipv4.addr};

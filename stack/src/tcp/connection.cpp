@@ -145,7 +145,8 @@ struct connection::impl {
         snd_wl1 = snd_wl2 = seq_number{};
         snd_wnd = max_snd_wnd = 0;
         snd_buf_seq = isn + 1;
-        sndbuf.reset(cfg.send_buffer_size);
+        release(sndbuf);  // allocated on the first send(), see acquire()
+        release(rcvbuf);  // allocated when the first byte of data arrives
         if (scratch_size != cfg.mss) {
             scratch = std::make_unique<std::byte[]>(cfg.mss);
             scratch_size = cfg.mss;
@@ -187,7 +188,7 @@ struct connection::impl {
     void finish_negotiation() {
         if (!ws_ok) rcv_wscale = 0;
         rcv_limit = ws_ok ? cfg.receive_buffer_size : std::min<std::uint32_t>(cfg.receive_buffer_size, 65535);
-        rcvbuf.reset(std::size_t{rcv_limit} + (std::size_t{1} << rcv_wscale));
+        // The ring itself (rcv_limit plus round-up slack) waits for the first data: acquire().
         // RFC 9293 §3.7.1: the effective send MSS leaves room for the options every segment
         // carries (the 12 bytes of timestamps); never above our own MSS (our link).
         std::uint32_t m = std::min(peer_mss, cfg.mss);
@@ -208,14 +209,59 @@ struct connection::impl {
             events |= ev::established | ev::writable;
             if (keepalive_on) keepalive_at = now + cfg.keepalive_idle;
         }
+        if (next == state::fin_wait_2) arm_orphan_timer(now);
         if (next == state::time_wait) {
+            release(sndbuf);  // nothing is sent any more (a retransmitted FIN is re-ACKed)
+            if (app_closed || rcvbuf.empty()) release(rcvbuf);  // unread data stays readable
             rto_at = persist_at = keepalive_at = dack_at = std::nullopt;
             time_wait_at = now + 2 * cfg.msl;  // RFC 9293 §3.4.2
         }
         if (next == state::closed) {
+            release(sndbuf);
+            if (app_closed || rcvbuf.empty()) release(rcvbuf);  // unread data stays readable
             rto_at = persist_at = keepalive_at = dack_at = time_wait_at = std::nullopt;
             events |= ev::closed | ev::readable | ev::writable;
         }
+    }
+
+    // An orphan in FIN-WAIT-2 (the application closed, the peer ACKed our FIN but never sends
+    // its own) would otherwise live forever: RFC 9293 sets no limit, but a peer that vanished
+    // must not hold resources. Like Linux's tcp_fin_timeout, give up after a while (the
+    // TIME-WAIT timer slot does the job: it ends in CLOSED). A half-closed connection whose
+    // application still reads (shutdown_send only) is not an orphan and waits as long as it likes.
+    void arm_orphan_timer(instant now) {
+        if (st == state::fin_wait_2 && app_closed && cfg.fin_wait_2_timeout.count() > 0)
+            time_wait_at = now + cfg.fin_wait_2_timeout;
+    }
+
+    // ---------------------------------------------------------------- buffer memory
+    // The rings are allocated on first use (the first send(), the first data segment) and
+    // returned when nothing more can go through them (CLOSED, TIME-WAIT, our FIN acknowledged,
+    // the peer's FIN read), so a half-open or idle connection -- a SYN flood's -- costs only its
+    // control block. Every byte counts against config.max_buffer_memory, stack-wide (the stats
+    // block is the stack's): past it, send() takes nothing (the socket layer reports
+    // no_buffer_space) and arriving data is dropped as if it were lost (the peer retransmits).
+    // Allocation is per connection and direction, never per packet.
+    std::size_t rcv_capacity() const noexcept { return std::size_t{rcv_limit} + (std::size_t{1} << rcv_wscale); }
+    bool acquire(ring_buffer& r, std::size_t n) {
+        if (r.capacity() != 0) return true;
+        if (stats.buffer_bytes_in_use + n > cfg.max_buffer_memory) {
+            ++stats.buffer_memory_refusals;
+            return false;
+        }
+        r.reset(n);
+        stats.buffer_bytes_in_use += n;
+        return true;
+    }
+    void release(ring_buffer& r) noexcept {
+        if (r.capacity() == 0) return;
+        stats.buffer_bytes_in_use -= r.capacity();
+        r = ring_buffer{};
+    }
+    void release_if_done() noexcept {
+        if (sndbuf.empty() && (fin_queued || st == state::closed || st == state::time_wait)) release(sndbuf);
+        if (rcvbuf.empty() && ooo.empty() && (fin_received || app_closed || st == state::closed || st == state::time_wait))
+            release(rcvbuf);
     }
 
     void fail(error e, instant now) {
@@ -226,6 +272,7 @@ struct connection::impl {
     }
 
     void flush_events() {
+        release_if_done();  // every public entry point ends here
         while (events != 0) {
             const std::uint8_t e = events;
             events = 0;
@@ -571,6 +618,10 @@ struct connection::impl {
     /// window. Returns true when the ACK should go out at once.
     bool accept_data(seq_number seq, bytes payload, instant now) {
         if (payload.empty()) return false;
+        if (!acquire(rcvbuf, rcv_capacity())) {
+            ++stats.buffer_memory_drops;
+            return false;
+        }
         const std::uint32_t off = dist(seq, rcv_nxt);
         // Defensive: never past the ring (the window already guarantees it).
         const std::size_t room = rcvbuf.capacity() - rcvbuf.size();
@@ -698,6 +749,7 @@ struct connection::impl {
                 const std::uint32_t n = std::min(dist(seg.ack, snd_buf_seq), u32(sndbuf.size()));
                 if (n > 0) {
                     sndbuf.consume(n);
+                    if (fin_queued && sndbuf.empty()) release(sndbuf);
                     snd_buf_seq += n;
                     if (!fin_queued) events |= ev::writable;
                 }
@@ -1043,7 +1095,11 @@ struct connection::impl {
 connection::connection(const config& cfg, tcp_stats& stats, segment_sink& out, connection_observer& observer) noexcept
     : impl_{new impl{*this, cfg, stats, out, observer}} {}
 
-connection::~connection() { delete impl_; }
+connection::~connection() {
+    impl_->release(impl_->sndbuf);
+    impl_->release(impl_->rcvbuf);
+    delete impl_;
+}
 
 void connection::open_active(const ip::four_tuple& tuple, seq_number iss, std::uint32_t ts_offset, instant now) {
     auto& m = *impl_;
@@ -1094,6 +1150,7 @@ void connection::on_timer(instant now) {
     auto& m = *impl_;
     if (m.time_wait_at && *m.time_wait_at <= now) {
         m.time_wait_at.reset();
+        if (m.st == state::fin_wait_2) ++m.stats.fin_wait_2_timeouts;
         m.enter(state::closed, now);
         m.flush_events();
         return;
@@ -1123,6 +1180,7 @@ std::size_t connection::send(bytes data, instant now) {
     const bool ok = m.st == state::syn_sent || m.st == state::syn_received || m.st == state::established ||
                     m.st == state::close_wait;
     if (!ok || m.fin_queued) return 0;
+    if (!data.empty() && !m.acquire(m.sndbuf, m.cfg.send_buffer_size)) return 0;  // tcp_stats says why
     const std::size_t n = m.sndbuf.write(data);
     if (n > 0) m.output(now);
     m.flush_events();
@@ -1160,7 +1218,8 @@ std::size_t connection::send_space() const noexcept {
     const auto& m = *impl_;
     const bool ok = m.st == state::syn_sent || m.st == state::syn_received || m.st == state::established ||
                     m.st == state::close_wait;
-    return ok && !m.fin_queued ? m.sndbuf.free() : 0;
+    if (!ok || m.fin_queued) return 0;
+    return m.sndbuf.capacity() == 0 ? m.cfg.send_buffer_size : m.sndbuf.free();  // not allocated yet
 }
 
 std::size_t connection::bytes_unacknowledged() const noexcept {
@@ -1202,6 +1261,7 @@ void connection::close(instant now) {
     }
     m.app_closed = true;
     shutdown_send(now);
+    m.arm_orphan_timer(now);  // closed after a half-close that already reached FIN-WAIT-2
 }
 
 void connection::abort(instant now) {
@@ -1211,6 +1271,15 @@ void connection::abort(instant now) {
         if (m.st != state::time_wait) m.send_rst(m.snd_max, m.rcv_nxt, now);  // RFC 9293 §3.10.5
     }
     ++m.stats.connections_aborted;
+    m.err = error::connection_aborted;
+    m.app_closed = true;
+    m.enter(state::closed, now);
+    m.flush_events();
+}
+
+void connection::drop(instant now) {
+    auto& m = *impl_;
+    if (m.st == state::closed) return;
     m.err = error::connection_aborted;
     m.app_closed = true;
     m.enter(state::closed, now);

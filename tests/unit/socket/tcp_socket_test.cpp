@@ -102,6 +102,7 @@ TEST(TcpListen, ManyClientsOnOnePortAreToldApartByTheirTuple) {
 TEST(TcpListen, SynBacklogIsBoundedAndCounted) {
     auto cfg = harness::default_config();
     cfg.max_syn_backlog = 4;
+    cfg.syn_backlog_random_drop = false;  // refusal; random drop: tests/unit/hardening/
     harness h{cfg};
     h.learn_peer();
     listen_on(h, 80, 64);

@@ -107,6 +107,40 @@ struct interface_address {
     std::string to_string() const;
 };
 
+/// An IPv6 address with a prefix length ("2001:db8::2/64"); a bare address is a /128.
+struct interface_address_v6 {
+    address_v6 addr;
+    std::uint8_t prefix_length = 128;
+    constexpr bool contains(const address_v6& other) const noexcept {
+        const auto& a = addr.to_bytes();
+        const auto& b = other.to_bytes();
+        for (unsigned bit = 0; bit < prefix_length && bit < 128; bit += 8) {
+            const unsigned n = prefix_length - bit >= 8 ? 8u : prefix_length - bit;
+            const auto mask = static_cast<std::uint8_t>(0xff00u >> n);
+            if ((a[bit / 8] & mask) != (b[bit / 8] & mask)) return false;
+        }
+        return true;
+    }
+    static std::optional<interface_address_v6> from_string(std::string_view s) noexcept {
+        const auto slash = s.find('/');
+        auto a = address_v6::from_string(s.substr(0, slash));
+        if (!a || a->is_v4_mapped()) return std::nullopt;
+        interface_address_v6 r{*a, 128};
+        if (slash == std::string_view::npos) return r;
+        const auto digits = s.substr(slash + 1);
+        if (digits.empty() || digits.size() > 3) return std::nullopt;
+        unsigned n = 0;
+        for (char c : digits) {
+            if (c < '0' || c > '9') return std::nullopt;
+            n = n * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (n > 128) return std::nullopt;
+        r.prefix_length = static_cast<std::uint8_t>(n);
+        return r;
+    }
+    std::string to_string() const { return addr.to_string() + "/" + std::to_string(prefix_length); }
+};
+
 /// Port numbers get their own type where a mix-up with other 16-bit fields would compile.
 using port_number = std::uint16_t;
 

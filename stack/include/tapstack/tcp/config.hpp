@@ -29,6 +29,14 @@ struct config {
     duration keepalive_idle = 7200s;    // RFC 1122 4.2.3.6: no less than two hours by default
     duration keepalive_interval = 75s;
     std::uint8_t keepalive_probes = 9;
+    /// An orphaned FIN-WAIT-2 (closed by the application, the peer never sends FIN) is dropped
+    /// after this long (Linux: tcp_fin_timeout, 60 s). 0 waits forever, as RFC 9293 allows.
+    duration fin_wait_2_timeout = 60s;
+    /// Send and receive rings of all connections together, bytes (the stack shares one budget:
+    /// set it as stack_config::tcp.max_buffer_memory). Rings are allocated on first use, so
+    /// handshaking and idle connections cost nothing here. Past the bound send() refuses with
+    /// no_buffer_space and arriving data is dropped (counted in tcp_stats).
+    std::uint64_t max_buffer_memory = 128ull * 1024 * 1024;
     /// Out-of-order bytes held per connection before new ones are dropped.
     std::uint32_t max_out_of_order_bytes = 256 * 1024;
     /// RFC 5961 §7: challenge ACKs per second per stack.

@@ -101,6 +101,9 @@ public:
     void close(instant now);
     /// RST now, drop everything (SO_LINGER 0); goes CLOSED.
     void abort(instant now);
+    /// Goes CLOSED without sending anything (an embryonic connection evicted from a full SYN
+    /// backlog: its peer may be a spoofed address that would only cost an ARP and an RST).
+    void drop(instant now);
 
     // --- options ---
     void set_no_delay(bool on) noexcept;

@@ -44,6 +44,12 @@ struct tcp_stats {
     std::uint64_t window_updates = 0;        // ACKs sent because the application read
     std::uint64_t ack_unacceptable = 0;      // RFC 5961 §5 ACK outside the window
     std::uint64_t data_after_close_rsts = 0; // RFC 1122 4.2.2.13
+    // Resource bounds and abandoned peers (hardening)
+    std::uint64_t buffer_bytes_in_use = 0;   // a gauge: send+receive ring bytes allocated now
+    std::uint64_t buffer_memory_refusals = 0; // a ring not allocated: config.max_buffer_memory reached
+    std::uint64_t buffer_memory_drops = 0;   // data segments dropped for that reason
+    std::uint64_t fin_wait_2_timeouts = 0;
+    std::uint64_t syn_backlog_evictions = 0; // half-open connections dropped to admit a SYN (random drop)   // orphaned FIN-WAIT-2 dropped (config.fin_wait_2_timeout)
 };
 
 }  // namespace tapstack::tcp

@@ -115,10 +115,7 @@ public:
         boost::asio::detail::throw_error(ec, "open");
     }
     void open(const tcp& p, boost::system::error_code& ec) {
-        if (p.family_of() != family::v4) {
-            ec = boost::asio::error::address_family_not_supported;  // TODO(#8): IPv6
-            return;
-        }
+        (void)p;  // either family: the core's sockets are dual-stack
         ensure_impl();
         ec = impl_->open();
     }
@@ -367,10 +364,7 @@ public:
     bool is_open() const noexcept { return impl_ && impl_->is_open(); }
 
     void open(const tcp& p, boost::system::error_code& ec) {
-        if (p.family_of() != family::v4) {
-            ec = boost::asio::error::address_family_not_supported;
-            return;
-        }
+        (void)p;  // either family: the core's sockets are dual-stack
         ec = impl_->open();
     }
     void open(const tcp& p = tcp::v4()) {

@@ -66,10 +66,7 @@ public:
     bool is_open() const noexcept { return impl_ && impl_->is_open(); }
 
     void open(const udp& p, boost::system::error_code& ec) {
-        if (p.family_of() != family::v4) {
-            ec = boost::asio::error::address_family_not_supported;
-            return;
-        }
+        (void)p;  // either family: the core's sockets are dual-stack
         ec = impl_->open();
     }
     void open(const udp& p = udp::v4()) {

@@ -1,0 +1,114 @@
+// ICMPv6 (RFC 4443): echo replies, the errors we send (rate-limited, §2.4(f)), and the
+// dispatch of Neighbor Discovery messages.
+#include "stack_impl.hpp"
+#include <algorithm>
+
+namespace tapstack {
+namespace {
+constexpr auto icmpv6_protocol = static_cast<std::uint8_t>(wire::ip_protocol::icmpv6);
+
+ip::address_v6 address_at(bytes b, std::size_t at) {
+    ip::address_v6::bytes_type a{};
+    for (std::size_t i = 0; i < 16; ++i) a[i] = load_u8(b, at + i);
+    return ip::address_v6{a};
+}
+}  // namespace
+
+void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant t) {
+    ++s.stats.icmp6.in_msgs;
+    auto m = wire::icmpv6_view::parse(message, ip.source(), ip.destination());
+    if (!m) {
+        ++s.stats.icmp6.in_errors;
+        return;
+    }
+    switch (m->type()) {
+    case static_cast<std::uint8_t>(wire::icmpv6_type::echo_request): {
+        ++s.stats.icmp6.in_echos;
+        // RFC 4443 §4.2: the reply goes back to the source; to a multicast request we answer
+        // from a unicast address of ours (§2.2).
+        const auto dst = ip.destination();
+        std::optional<ip::address_v6> from = dst;
+        if (dst.is_multicast()) from = ipv6_source_for(s, ip.source());
+        if (!from || ip.source().is_unspecified()) return;
+        const auto body = m->body();
+        const bool sent = send_ipv6(s, *from, ip.source(), icmpv6_protocol, wire::icmpv6_header_size + body.size(), t,
+                                    [&](mutable_bytes out) {
+                                        copy_bytes(out, wire::icmpv6_header_size, body);
+                                        wire::icmpv6_header{static_cast<std::uint8_t>(wire::icmpv6_type::echo_reply), 0,
+                                                            m->rest_of_header()}
+                                            .encode(out, body.size(), *from, ip.source());
+                                    });
+        if (sent) {
+            ++s.stats.icmp6.out_msgs;
+            ++s.stats.icmp6.out_echo_reps;
+        }
+        return;
+    }
+    case static_cast<std::uint8_t>(wire::icmpv6_type::neighbor_solicitation):
+    case static_cast<std::uint8_t>(wire::icmpv6_type::neighbor_advertisement):
+    case static_cast<std::uint8_t>(wire::icmpv6_type::router_advertisement):
+    case static_cast<std::uint8_t>(wire::icmpv6_type::router_solicitation):
+    case static_cast<std::uint8_t>(wire::icmpv6_type::redirect):
+        on_ndp(s, ip, *m, t);
+        return;
+    case static_cast<std::uint8_t>(wire::icmpv6_type::destination_unreachable):
+        ++s.stats.icmp6.in_dest_unreachs;
+        return;
+    case static_cast<std::uint8_t>(wire::icmpv6_type::packet_too_big): {
+        ++s.stats.icmp6.in_pkt_too_bigs;
+        // RFC 8201 §4: an MTU below 1280 is not believed. We lower the MSS of IPv6
+        // connections opened from now on (RFC 8201 §5.2 allows coarse path MTU state); the
+        // connections already open keep theirs (TODO(#8): per-connection SMSS update).
+        const std::uint32_t mtu = m->rest_of_header();
+        if (mtu < wire::ipv6_minimum_mtu || mtu >= s.cfg.mtu) return;
+        const auto mss = static_cast<std::uint16_t>(mtu - 60);
+        if (mss < s.v6.tcp.mss) s.v6.tcp.mss = mss;
+        return;
+    }
+    default:
+        return;  // RFC 4443 §2.4(b): unknown informational messages are silently discarded
+    }
+}
+
+void send_icmpv6_error(stack::impl& s, bytes offending, wire::icmpv6_type type, std::uint8_t code, std::uint32_t rest,
+                       instant t, bool allow_multicast) {
+    if (offending.size() < wire::ipv6_header_size) return;
+    const auto src = address_at(offending, 8);
+    const auto dst = address_at(offending, 24);
+    // RFC 4443 §2.4(e): never in answer to an ICMPv6 error, to a packet for a multicast group
+    // (save packet too big and unrecognized options), or to a source that names no single node.
+    if (src.is_unspecified() || src.is_multicast()) return;
+    if (dst.is_multicast() && !allow_multicast) return;
+    if (load_u8(offending, 6) == icmpv6_protocol && offending.size() > wire::ipv6_header_size &&
+        wire::is_icmpv6_error(load_u8(offending, wire::ipv6_header_size)))
+        return;
+    std::optional<ip::address_v6> from = dst;
+    if (dst.is_multicast() || !ipv6_is_ours(s, dst)) from = ipv6_source_for(s, src);
+    if (!from) return;
+    // §2.4(f): rate-limited (the token bucket IPv4's errors use).
+    if (!s.icmp_error_allowed(t)) {
+        ++s.stats.icmp6.out_rate_limited;
+        return;
+    }
+    // §2.4(c): "as much of invoking packet as possible without the ICMPv6 packet exceeding the
+    // minimum IPv6 MTU".
+    const std::size_t quote_size =
+        std::min(offending.size(), wire::ipv6_minimum_mtu - wire::ipv6_header_size - wire::icmpv6_header_size);
+    const auto quote = offending.first(quote_size);
+    const bool sent = send_ipv6(s, *from, src, icmpv6_protocol, wire::icmpv6_header_size + quote.size(), t,
+                                [&](mutable_bytes out) {
+                                    copy_bytes(out, wire::icmpv6_header_size, quote);
+                                    wire::icmpv6_header{static_cast<std::uint8_t>(type), code, rest}.encode(
+                                        out, quote.size(), *from, src);
+                                });
+    if (!sent) return;
+    ++s.stats.icmp6.out_msgs;
+    switch (type) {
+    case wire::icmpv6_type::destination_unreachable: ++s.stats.icmp6.out_dest_unreachs; break;
+    case wire::icmpv6_type::parameter_problem: ++s.stats.icmp6.out_parm_problems; break;
+    case wire::icmpv6_type::time_exceeded: ++s.stats.icmp6.out_time_excds; break;
+    default: break;
+    }
+}
+
+}  // namespace tapstack
