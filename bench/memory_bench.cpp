@@ -9,6 +9,7 @@
 //
 // Times are wall-clock (steady_clock) medians of repeated runs where a run is short; under
 // `valgrind --tool=callgrind` use `bulk 16` and divide Ir by the printed segment count.
+#include <tapstack/tap/allocator_tuning.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -267,6 +268,7 @@ void run_demux() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    tapstack::tap::tune_allocator_for_connection_churn();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args.back() == "--json") {
         json_output = true;

@@ -3,6 +3,7 @@
 // connection every millisecond, a few hundred open at once), then replays it with the echo app
 // and prints the wall time. Results: bench/RESULTS.md.
 //   replay_bench [FRAMES] [SCRATCH.pcap]
+#include <tapstack/tap/allocator_tuning.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <tapstack/tap/replay.hpp>
 
 int main(int argc, char** argv) {
+    tapstack::tap::tune_allocator_for_connection_churn();
     using namespace tapstack;
     using clock = std::chrono::steady_clock;
     const std::uint64_t target = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;

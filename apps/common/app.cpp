@@ -1,4 +1,5 @@
 #include "app.hpp"
+#include <tapstack/tap/allocator_tuning.hpp>
 
 #include <csignal>
 #include <exception>
@@ -59,6 +60,7 @@ stack_config make_stack_config(const common_options& opts) {
 
 app_context::app_context(std::string program, const common_options& opts)
     : program_{std::move(program)}, opts_{opts}, stop_signals_{io_, SIGINT, SIGTERM}, usr1_signal_{io_, SIGUSR1} {
+    tap::tune_allocator_for_connection_churn();
     const stack_config cfg = make_stack_config(opts_);
     if (auto err = cfg.validate()) throw std::runtime_error{"bad configuration: " + *err};
     tap::tap_device dev{opts_.tap};

@@ -2,6 +2,7 @@
 // timestamps (virtual clock, no sleeping), writes what the stack sends, and compares it with
 // what the recorded host sent, flow by flow. Exit status: 0 equivalent (or different without
 // --strict), 1 different with --strict, 2 bad input.
+#include <tapstack/tap/allocator_tuning.hpp>
 #include <algorithm>
 #include <cstdint>
 #include <set>
@@ -34,6 +35,7 @@ std::optional<std::string> parse_list(std::string_view v, std::set<std::string, 
 }  // namespace
 
 int main(int argc, char** argv) {
+    tapstack::tap::tune_allocator_for_connection_churn();
     using namespace tapstack;
     tap::replay_options opts;
     std::string report_path;
