@@ -309,7 +309,79 @@ PY
     stop_capture
 }
 
-all=(tcp_echo_linux tcp_active_close_linux tcp_rst_closed_linux tcp_ooo_linux tcp_zero_window_linux arp_icmp_udp_linux)
+# --- IPv6 --------------------------------------------------------------------------------------
+# setup6: the same pair, IPv6 on (rp-host fd77::1/64, rp-cli fd77::2/64, link-local addresses
+# from the MACs), IPv4 off. No DAD delay (accept_dad=0, addresses added with nodad), no router
+# solicitations; the neighbour caches start empty, so the capture holds the NDP exchange. The
+# kernel's own MLD reports on link-up are over before the capture starts (sleep 2).
+HOST_IP6=fd77::1 CLI_IP6=fd77::2
+setup6() {
+    cleanup
+    ip netns add $H
+    ip netns add $C
+    ip link add rp-h0 netns $H type veth peer name rp-c0 netns $C
+    for ns in $H $C; do
+        ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+            net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+            net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
+        ip -n $ns link set lo up
+    done
+    ip -n $H link set rp-h0 address $HOST_MAC
+    ip -n $C link set rp-c0 address $CLI_MAC
+    ip netns exec $H ethtool -K rp-h0 tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+    ip netns exec $C ethtool -K rp-c0 tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+    ip netns exec $H sysctl -qw net.ipv6.conf.rp-h0.accept_dad=0 net.ipv6.conf.rp-h0.router_solicitations=0
+    ip netns exec $C sysctl -qw net.ipv6.conf.rp-c0.accept_dad=0 net.ipv6.conf.rp-c0.router_solicitations=0
+    ip -n $H addr add $HOST_IP6/64 dev rp-h0 nodad
+    ip -n $C addr add $CLI_IP6/64 dev rp-c0 nodad
+    ip -n $H link set rp-h0 up
+    ip -n $C link set rp-c0 up
+    sleep 2
+    ip -n $H neigh flush dev rp-h0
+    ip -n $C neigh flush dev rp-c0
+}
+
+# NDP (the client's NS for fd77::1, the host's NA), three ping6 echo request/replies, then a
+# UDP datagram to closed port 9 answered with ICMPv6 destination unreachable (port).
+ndp_ping_v6_linux() {
+    setup6
+    capture ndp_ping_v6_linux
+    ip netns exec $C ping -6 -c 3 -i 0.2 -q $HOST_IP6 >/dev/null
+    client <<'PY'
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.sendto(b"nobody here\n", ("fd77::1", 9))
+PY
+    stop_capture
+}
+
+# Linux as TCP echo server over IPv6 (socat TCP6-LISTEN): NDP first, then the same
+# conversation as tcp_echo_linux.
+tcp_echo_v6_linux() {
+    setup6
+    ip netns exec $H socat TCP6-LISTEN:7,reuseaddr,fork PIPE &
+    bg_pids+=("$!")
+    sleep 0.3
+    capture tcp_echo_v6_linux
+    client <<'PY'
+import socket, time
+s = socket.create_connection(("fd77::1", 7), timeout=2)
+for msg in (b"hello tapstack over ipv6\n", b"second line, a little longer than the first\n"):
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        got += s.recv(4096)
+    assert got == msg, got
+    time.sleep(0.1)
+s.shutdown(socket.SHUT_WR)
+assert s.recv(4096) == b""
+s.close()
+time.sleep(0.2)
+PY
+    stop_capture
+}
+
+all=(tcp_echo_linux tcp_active_close_linux tcp_rst_closed_linux tcp_ooo_linux tcp_zero_window_linux arp_icmp_udp_linux ndp_ping_v6_linux tcp_echo_v6_linux)
 if (($# == 0)); then set -- "${all[@]}"; fi
 for f in "$@"; do
     echo "== $f"

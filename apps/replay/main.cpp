@@ -45,11 +45,21 @@ int main(int argc, char** argv) {
     // --host-ip takes a bare address here (the host's own address; every peer is then on-link);
     // the shared parser wants A.B.C.D/N, so a bare one is passed on as /32 and widened below.
     std::vector<std::string> args(argv, argv + argc);
+    // An IPv6 address (the host's global one) is passed on as --host-ip6 ADDR/64 unless it
+    // has its own prefix length.
     bool bare_host_ip = false;
+    bool host_v6 = false;
     for (std::size_t i = 1; i < args.size(); ++i) {
         std::string* value = nullptr;
         if (args[i] == "--host-ip" && i + 1 < args.size()) value = &args[i + 1];
         else if (args[i].starts_with("--host-ip=")) value = &args[i];
+        if (value != nullptr && value->find(':') != std::string::npos) {
+            host_v6 = true;
+            if (value->find('/') == std::string::npos) *value += "/64";
+            if (value == &args[i]) args[i] = "--host-ip6=" + args[i].substr(10);
+            else args[i] = "--host-ip6";
+            continue;
+        }
         if (value != nullptr && value->find('/') == std::string::npos) {
             *value += "/32";
             bare_host_ip = true;
@@ -60,7 +70,7 @@ int main(int argc, char** argv) {
 
     app::option_parser parser{
         "replay",
-        "replay --pcap IN.pcap --host-ip A.B.C.D [--host-mac MAC] [--app echo|discard|chargen|http-hello|none] "
+        "replay --pcap IN.pcap --host-ip A.B.C.D|IPV6 [--host-mac MAC] [--app echo|discard|chargen|http-hello|none] "
         "[--out OUT.pcap] [--report FILE.json] [--strict]",
         "Replays a capture (pcap, Ethernet) against a fresh tapstack configured as the recorded host\n"
         "(--host-ip), on a virtual clock: frames sent to the host are fed to the stack at their own\n"
@@ -112,20 +122,30 @@ int main(int argc, char** argv) {
                       });
     parser.add_option("--ignore", "FIELD,...", "leave these fields out of the comparison (e.g. window,options)",
                       [&](std::string_view v) { return parse_list(v, opts.tolerance.ignored_fields, tap::replay_fields()); });
-    parser.add_option("--unmatched-ok", "KIND,...", "do not count missing/extra frames of these flow kinds (arp,icmp,udp,tcp,other,tcp_pure_ack)",
+    parser.add_option("--unmatched-ok", "KIND,...", "do not count missing/extra frames of these flow kinds (arp,icmp,udp,tcp,other,ndp,mld,tcp_pure_ack)",
                       [&](std::string_view v) {
-                          return parse_list(v, opts.tolerance.unmatched_ok, {"arp", "icmp", "udp", "tcp", "other", "tcp_pure_ack"});
+                          return parse_list(v, opts.tolerance.unmatched_ok, {"arp", "icmp", "udp", "tcp", "other", "ndp", "mld", "tcp_pure_ack"});
                       });
     parser.add_flag("--no-translate", "feed the peer's ACK/SACK/TSecr unchanged", [&] { opts.translate = false; });
     parser.add_flag("--strict", "exit 1 when the replay differs from the capture", [&] { strict = true; });
     parser.add_flag("--quiet", "print only the summary line", [&] { quiet = true; });
     parser.require("--pcap");
-    parser.require("--host-ip");
+    if (!host_v6) parser.require("--host-ip");
     parser.parse(static_cast<int>(cargs.size()), cargs.data());
 
     const auto& common = parser.common();
-    opts.host_ip = common.host_ip->addr;
-    opts.prefix_length = bare_host_ip ? 0 : common.host_ip->prefix_length;
+    if (common.host_ip6) {
+        opts.host_ip6 = common.host_ip6->addr;
+        opts.prefix_length6 = common.host_ip6->prefix_length;
+    }
+    if (!common.host_ip6 || common.host_ip) {
+        if (!common.host_ip) {
+            std::cerr << "replay: --host-ip is required\n";
+            return 2;
+        }
+        opts.host_ip = common.host_ip->addr;
+        opts.prefix_length = bare_host_ip ? 0 : common.host_ip->prefix_length;
+    }
     opts.seed = common.seed.value_or(1);
     try {
         const auto report = tap::replay_capture(common.pcap, opts);

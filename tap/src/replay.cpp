@@ -42,13 +42,14 @@ const std::vector<std::string_view>& replay_fields() noexcept {
     static const std::vector<std::string_view> fields{
         "flags", "seq", "ack", "window", "options", "wscale", "tsval", "tsecr", "sack", "icmp_type", "icmp_code",
         "icmp_id", "icmp_seq", "udp_ports", "arp_op", "arp_sender", "arp_target", "payload_length",
-        "payload", "ttl", "df", "dscp", "eth_dst"};
+        "payload", "ttl", "df", "dscp", "eth_dst", "nd_target", "nd_flags", "hop_limit", "traffic_class",
+        "ip6_src"};
     return fields;
 }
 
 namespace {
 
-enum class flow_kind : std::uint8_t { arp, icmp, udp, tcp, other };
+enum class flow_kind : std::uint8_t { arp, icmp, udp, tcp, other, ndp, mld };
 
 std::string_view kind_name(flow_kind k) {
     switch (k) {
@@ -57,6 +58,8 @@ std::string_view kind_name(flow_kind k) {
     case flow_kind::udp: return "udp";
     case flow_kind::tcp: return "tcp";
     case flow_kind::other: return "other";
+    case flow_kind::ndp: return "ndp";
+    case flow_kind::mld: return "mld";
     }
     return "other";
 }
@@ -70,8 +73,10 @@ struct parsed_frame {
     link::mac_address src_mac, dst_mac;
     std::uint16_t ethertype = 0;
     bool ipv4 = false;
-    std::uint32_t src_ip = 0, dst_ip = 0;
-    std::uint8_t ttl = 0, dscp = 0;
+    bool ipv6 = false;
+    std::uint32_t src_ip = 0, dst_ip = 0;  // IPv4 only
+    ip::address src, dst;                  // either family
+    std::uint8_t ttl = 0, dscp = 0;        // IPv6: hop limit, traffic class
     bool df = false;
     std::size_t ip_off = 0, l4_off = 0, l4_len = 0;
     std::uint16_t sport = 0, dport = 0;
@@ -86,6 +91,9 @@ link::mac_address mac_at(bytes b, std::size_t off) {
     for (std::size_t i = 0; i < 6; ++i) m.bytes[i] = load_u8(b, off + i);
     return m;
 }
+
+void parse_l4(bytes f, parsed_frame& p, std::uint8_t proto);
+parsed_frame parse_ipv6(bytes f, parsed_frame& p);
 
 parsed_frame parse_frame(bytes f) {
     parsed_frame p;
@@ -105,6 +113,7 @@ parsed_frame parse_frame(bytes f) {
         p.arp_tip = load_be32(f, 38);
         return p;
     }
+    if (p.ethertype == 0x86dd) return parse_ipv6(f, p);
     if (p.ethertype != 0x0800 || f.size() < eth_size + 20) return p;
     const std::size_t ihl = (load_u8(f, 14) & 0x0fu) * 4u;
     const std::size_t total = load_be16(f, 16);
@@ -116,13 +125,30 @@ parsed_frame parse_frame(bytes f) {
     p.ttl = load_u8(f, 22);
     p.src_ip = load_be32(f, 26);
     p.dst_ip = load_be32(f, 30);
+    p.src = ip::address_v4{p.src_ip};
+    p.dst = ip::address_v4{p.dst_ip};
     p.l4_off = eth_size + ihl;
     p.l4_len = total - ihl;
     const bool fragment = (load_be16(f, 20) & 0x3fffu) != 0;
     if (fragment) return p;  // kind other: never reassembled, compared as a whole
-    switch (load_u8(f, 23)) {
+    parse_l4(f, p, load_u8(f, 23));
+    return p;
+}
+
+/// The transport header after the IP header(s): ICMP, ICMPv6 (echo and errors as "icmp",
+/// RFC 4861 NDP as "ndp", RFC 3810 MLD as "mld"), UDP, TCP.
+void parse_l4(bytes f, parsed_frame& p, std::uint8_t proto) {
+    switch (proto) {
     case 1:
-        if (p.l4_len >= 8) p.kind = flow_kind::icmp;
+        if (p.l4_len >= 8 && p.ipv4) p.kind = flow_kind::icmp;
+        break;
+    case 58:
+        if (p.l4_len >= 8 && p.ipv6) {
+            const std::uint8_t type = load_u8(f, p.l4_off);
+            if (type >= 133 && type <= 137) p.kind = flow_kind::ndp;
+            else if ((type >= 130 && type <= 132) || type == 143) p.kind = flow_kind::mld;
+            else p.kind = flow_kind::icmp;
+        }
         break;
     case 17:
         if (p.l4_len >= 8) {
@@ -144,6 +170,39 @@ parsed_frame parse_frame(bytes f) {
         break;
     default: break;
     }
+}
+
+/// IPv6 (RFC 8200 §3): hop-by-hop, routing and destination options headers are skipped by
+/// their length (§4.3-4.6); a fragment (§4.5) is never reassembled: kind other, compared whole.
+/// The flow label is never compared (Linux hashes one per flow, RFC 6437; tapstack sends 0).
+parsed_frame parse_ipv6(bytes f, parsed_frame& p) {
+    if (f.size() < eth_size + 40 || (load_u8(f, 14) >> 4) != 6) return p;
+    const std::size_t end = eth_size + 40 + load_be16(f, 18);
+    if (end > f.size()) return p;
+    p.ipv6 = true;
+    p.ip_off = eth_size;
+    p.dscp = static_cast<std::uint8_t>((load_be16(f, 14) >> 4) & 0xffu);
+    p.ttl = load_u8(f, 21);
+    ip::address_v6::bytes_type a{}, b{};
+    for (std::size_t i = 0; i < 16; ++i) {
+        a[i] = load_u8(f, 22 + i);
+        b[i] = load_u8(f, 38 + i);
+    }
+    p.src = ip::address_v6{a};
+    p.dst = ip::address_v6{b};
+    std::uint8_t next = load_u8(f, 20);
+    std::size_t off = eth_size + 40;
+    while (next == 0 || next == 43 || next == 60) {
+        if (off + 8 > end) return p;
+        const std::size_t len = (load_u8(f, off + 1) + 1u) * 8u;
+        if (off + len > end) return p;
+        next = load_u8(f, off);
+        off += len;
+    }
+    p.l4_off = off;
+    p.l4_len = end - off;
+    if (next == 44) return p;
+    parse_l4(f, p, next);
     return p;
 }
 
@@ -159,7 +218,7 @@ std::uint64_t fnv1a(bytes b) {
 /// A flow seen from the host: (kind, peer address, host port, peer port).
 struct flow_key {
     flow_kind kind = flow_kind::other;
-    std::uint32_t peer_ip = 0;
+    ip::address peer_ip;  // IPv4 mapped or IPv6
     std::uint16_t host_port = 0;
     std::uint16_t peer_port = 0;
     friend auto operator<=>(const flow_key&, const flow_key&) = default;
@@ -172,8 +231,12 @@ struct frame_summary {
     flow_kind kind = flow_kind::other;
     link::mac_address eth_dst;
     bool ipv4 = false;
-    std::uint8_t ttl = 0, dscp = 0;
+    bool ipv6 = false;
+    std::uint8_t ttl = 0, dscp = 0;  // IPv6: hop limit, traffic class
     bool df = false;
+    ip::address ip6_src;     // IPv6: the host's source address (global or link-local)
+    ip::address nd_target;   // NDP NS/NA/redirect: the target address
+    std::uint8_t nd_flags = 0;  // NDP NA: R, S, O (RFC 4861 §4.4), top bits
     std::uint8_t flags = 0;   // TCP flags, ICMP type, ARP operation
     std::uint8_t code = 0;    // ICMP code
     std::uint32_t seq = 0;    // TCP: relative to our ISN; ICMP: identifier; ARP: sender IP
@@ -230,18 +293,20 @@ private:
 
 /// The key of a frame the host sent (`from_host`) or received.
 flow_key key_of(const parsed_frame& p, bool from_host) {
-    flow_key k{p.kind, 0, 0, 0};
+    flow_key k{p.kind, ip::address{}, 0, 0};
     switch (p.kind) {
-    case flow_kind::arp: k.peer_ip = from_host ? p.arp_tip : p.arp_sip; break;
-    case flow_kind::icmp: k.peer_ip = from_host ? p.dst_ip : p.src_ip; break;
+    case flow_kind::arp: k.peer_ip = ip::address_v4{from_host ? p.arp_tip : p.arp_sip}; break;
+    case flow_kind::icmp:
+    case flow_kind::ndp:
+    case flow_kind::mld: k.peer_ip = from_host ? p.dst : p.src; break;
     case flow_kind::udp:
     case flow_kind::tcp:
-        k.peer_ip = from_host ? p.dst_ip : p.src_ip;
+        k.peer_ip = from_host ? p.dst : p.src;
         k.host_port = from_host ? p.sport : p.dport;
         k.peer_port = from_host ? p.dport : p.sport;
         break;
     case flow_kind::other:
-        if (p.ipv4) k.peer_ip = from_host ? p.dst_ip : p.src_ip;
+        if (p.ipv4 || p.ipv6) k.peer_ip = from_host ? p.dst : p.src;
         break;
     }
     return k;
@@ -292,6 +357,8 @@ frame_summary summarize(bytes f, const parsed_frame& p, std::int64_t index, std:
     s.kind = p.kind;
     s.eth_dst = p.dst_mac;
     s.ipv4 = p.ipv4;
+    s.ipv6 = p.ipv6;
+    if (p.ipv6) s.ip6_src = p.src;
     s.ttl = p.ttl;
     s.dscp = p.dscp;
     s.df = p.df;
@@ -309,6 +376,24 @@ frame_summary summarize(bytes f, const parsed_frame& p, std::int64_t index, std:
         s.seq = load_be16(f, p.l4_off + 4);
         s.ack = load_be16(f, p.l4_off + 6);
         const bytes body = f.subspan(p.l4_off + 8, p.l4_len - 8);
+        s.payload_length = static_cast<std::uint32_t>(body.size());
+        s.payload_hash = fnv1a(body);
+        break;
+    }
+    case flow_kind::ndp:
+    case flow_kind::mld: {
+        s.flags = load_u8(f, p.l4_off);
+        s.code = load_u8(f, p.l4_off + 1);
+        const bool has_target = p.kind == flow_kind::ndp && s.flags >= 135 && p.l4_len >= 24;
+        if (has_target) {
+            ip::address_v6::bytes_type t{};
+            for (std::size_t i = 0; i < 16; ++i) t[i] = load_u8(f, p.l4_off + 8 + i);
+            s.nd_target = ip::address_v6{t};
+        }
+        if (p.kind == flow_kind::ndp && s.flags == 136) s.nd_flags = static_cast<std::uint8_t>(load_u8(f, p.l4_off + 4) & 0xe0u);
+        // The options (link-layer addresses) after the fixed part are the payload.
+        const std::size_t fixed = has_target ? 24 : 8;
+        const bytes body = f.subspan(p.l4_off + fixed, p.l4_len - fixed);
         s.payload_length = static_cast<std::uint32_t>(body.size());
         s.payload_hash = fnv1a(body);
         break;
@@ -408,7 +493,14 @@ std::string describe(const frame_summary& s) {
           << " who-has " << ip_text(s.ack) << " tell " << ip_text(s.seq);
         break;
     case flow_kind::other: o << "frame of " << s.payload_length << " bytes"; break;
+    case flow_kind::ndp:
+    case flow_kind::mld:
+        o << kind_name(s.kind) << " type " << int{s.flags} << " code " << int{s.code};
+        if (!s.nd_target.is_unspecified()) o << " target " << s.nd_target.to_string();
+        o << " options/body " << s.payload_length;
+        break;
     }
+    if (s.ipv6) o << " from " << s.ip6_src.to_string();
     return o.str();
 }
 
@@ -473,6 +565,19 @@ std::optional<field_difference> first_difference(const frame_summary& a, const f
               std::tie(b.ack, b.flags == 2 ? b.arp_tha : link::mac_address{}),
               [](const frame_summary& s) { return ip_text(s.ack) + " at " + s.arp_tha.to_string(); });
         break;
+    case flow_kind::ndp:
+    case flow_kind::mld:
+        check("icmp_type", a.flags, b.flags, [&](const frame_summary& s) { return num(int{s.flags}); });
+        check("icmp_code", a.code, b.code, [&](const frame_summary& s) { return num(int{s.code}); });
+        check("nd_target", a.nd_target, b.nd_target, [](const frame_summary& s) { return s.nd_target.to_string(); });
+        check("nd_flags", a.nd_flags, b.nd_flags, [](const frame_summary& s) {
+            std::string t;
+            if (s.nd_flags & 0x80) t += 'R';
+            if (s.nd_flags & 0x40) t += 'S';
+            if (s.nd_flags & 0x20) t += 'O';
+            return t.empty() ? std::string{"none"} : t;
+        });
+        break;
     case flow_kind::other: break;
     }
     if (a.kind != flow_kind::arp) {
@@ -488,6 +593,11 @@ std::optional<field_difference> first_difference(const frame_summary& a, const f
         check("df", a.df, b.df, [&](const frame_summary& s) { return std::string{s.df ? "DF" : "no DF"}; });
         check("dscp", a.dscp, b.dscp, [&](const frame_summary& s) { return num(int{s.dscp}); });
     }
+    if (a.ipv6 || b.ipv6) {
+        check("hop_limit", std::tie(a.ipv6, a.ttl), std::tie(b.ipv6, b.ttl), [&](const frame_summary& s) { return num(int{s.ttl}); });
+        check("traffic_class", a.dscp, b.dscp, [&](const frame_summary& s) { return num(int{s.dscp}); });
+        check("ip6_src", a.ip6_src, b.ip6_src, [](const frame_summary& s) { return s.ip6_src.to_string(); });
+    }
     check("eth_dst", a.eth_dst, b.eth_dst, [](const frame_summary& s) { return s.eth_dst.to_string(); });
     return d;
 }
@@ -500,6 +610,8 @@ auto shape(const frame_summary& s) {
     case flow_kind::tcp: return std::tuple{s.flags, s.seq, s.payload_length};
     case flow_kind::icmp: return std::tuple{s.flags, s.ack, std::uint32_t{0}};
     case flow_kind::arp: return std::tuple{s.flags, s.ack, std::uint32_t{0}};
+    case flow_kind::ndp:
+    case flow_kind::mld: return std::tuple{s.flags, std::uint32_t{0}, std::uint32_t{0}};
     case flow_kind::udp:
     case flow_kind::other: break;
     }
@@ -581,13 +693,14 @@ replay_flow_report compare_flow(const flow_state& f, const replay_tolerance& tol
     return r;
 }
 
-std::string flow_name(const flow_key& k, ip::address_v4 host) {
+std::string flow_name(const flow_key& k, ip::address_v4 host, const std::optional<ip::address_v6>& host6) {
     std::string n{kind_name(k.kind)};
     n += ' ';
+    const std::string h = k.peer_ip.is_v6() && host6 ? "[" + host6->to_string() + "]" : host.to_string();
+    const std::string peer = k.peer_ip.is_v6() ? "[" + k.peer_ip.to_string() + "]" : ip_text(k.peer_ip.to_v4().to_uint());
     if (k.kind == flow_kind::tcp || k.kind == flow_kind::udp)
-        return n + host.to_string() + ":" + std::to_string(k.host_port) + " <-> " + ip_text(k.peer_ip) + ":" +
-               std::to_string(k.peer_port);
-    return n + host.to_string() + " <-> " + ip_text(k.peer_ip);
+        return n + h + ":" + std::to_string(k.host_port) + " <-> " + peer + ":" + std::to_string(k.peer_port);
+    return n + h + " <-> " + peer;
 }
 
 // --- the replayed stack's output ------------------------------------------------------------
@@ -596,6 +709,7 @@ class replay_sink final : public link::frame_sink {
 public:
     replay_sink(flow_table& flows, pcap_writer* out) : flows_{&flows}, out_{out} {}
     void send_frame(bytes frame, instant now) override {
+        if (muted_) return;  // the answer to a neighbor-cache primer the engine made up
         if (out_ != nullptr) out_->write(frame, now);
         const auto p = parse_frame(frame);
         auto& flow = flows_->get(key_of(p, true));
@@ -603,8 +717,10 @@ public:
         ++emitted_;
     }
     std::uint64_t emitted() const noexcept { return emitted_; }
+    void mute(bool on) noexcept { muted_ = on; }
 
 private:
+    bool muted_ = false;
     flow_table* flows_;
     pcap_writer* out_;
     std::uint64_t emitted_ = 0;
@@ -647,30 +763,36 @@ struct first_pass {
     std::chrono::nanoseconds first{0}, last{0};
 };
 
-first_pass scan(const std::string& path, ip::address_v4 host, const std::optional<link::mac_address>& given_mac) {
+first_pass scan(const std::string& path, ip::address_v4 host, const std::optional<ip::address_v6>& host6,
+                const std::optional<link::mac_address>& given_mac) {
     first_pass fp;
     auto reader = open_capture(path);
     const std::uint32_t h = host.to_uint();
+    auto is_host = [&](const parsed_frame& p, bool src) {
+        if (p.ipv4) return (src ? p.src_ip : p.dst_ip) == h;
+        return p.ipv6 && host6 && (src ? p.src : p.dst) == ip::address{*host6};
+    };
     std::optional<link::mac_address> learned_src, learned_dst;
     while (auto rec = next_record(*reader)) {
         if (fp.frames == 0) fp.first = rec->timestamp;
         fp.last = rec->timestamp;
         ++fp.frames;
         const auto p = parse_frame(rec->frame);
-        const bool from = (p.ipv4 && p.src_ip == h) || (p.kind == flow_kind::arp && p.arp_sip == h);
-        const bool to = (p.ipv4 && p.dst_ip == h) || (p.kind == flow_kind::arp && p.arp_tip == h);
+        const bool from = is_host(p, true) || (p.kind == flow_kind::arp && p.arp_sip == h);
+        const bool to = is_host(p, false) || (p.kind == flow_kind::arp && p.arp_tip == h);
         fp.mentioned = fp.mentioned || from || to;
         if (from && !learned_src) learned_src = p.src_mac;
-        if (p.ipv4 && p.dst_ip == h && !p.dst_mac.is_multicast() && !learned_dst) learned_dst = p.dst_mac;
+        if (is_host(p, false) && !p.dst_mac.is_multicast() && !learned_dst) learned_dst = p.dst_mac;
         const link::mac_address mac = given_mac ? *given_mac : learned_src.value_or(link::mac_address{});
-        if ((given_mac || learned_src) && p.src_mac == mac && p.ipv4 && p.src_ip == h) {
+        if ((given_mac || learned_src) && p.src_mac == mac && is_host(p, true)) {
             if (p.kind == flow_kind::tcp && (load_u8(rec->frame, p.l4_off + 13) & 0x12) == 0x12) fp.tcp_ports.insert(p.sport);
             if (p.kind == flow_kind::udp) fp.udp_ports.insert(p.sport);
         }
     }
     if (fp.frames == 0) throw replay_error{"replay: " + path + ": the capture holds no frames"};
     if (!fp.mentioned)
-        throw replay_error{"replay: " + path + ": the capture never mentions the host " + host.to_string() +
+        throw replay_error{"replay: " + path + ": the capture never mentions the host " +
+                           (host6 ? host6->to_string() : host.to_string()) +
                            " (wrong --host-ip?)"};
     fp.host_mac = given_mac ? given_mac : learned_src ? learned_src : learned_dst;
     if (!fp.host_mac)
@@ -707,7 +829,7 @@ void fix_l4_checksum(mutable_bytes f, const parsed_frame& p) {
     if (p.kind == flow_kind::udp && load_be16(bytes{f}, at) == 0) return;  // RFC 768: no checksum
     store_be16(f, at, 0);
     wire::checksum_accumulator acc;
-    wire::add_pseudo_header(acc, ip::address_v4{p.src_ip}, ip::address_v4{p.dst_ip},
+    wire::add_pseudo_header(acc, p.src, p.dst,
                             p.kind == flow_kind::tcp ? std::uint8_t{6} : std::uint8_t{17},
                             static_cast<std::uint32_t>(p.l4_len));
     acc.add(bytes{f}.subspan(p.l4_off, p.l4_len));
@@ -732,7 +854,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
         if (std::find(replay_fields().begin(), replay_fields().end(), f) == replay_fields().end())
             throw replay_error{"replay: unknown field '" + f + "' in the tolerance"};
 
-    const first_pass fp = scan(pcap_path, opts.host_ip, opts.host_mac);
+    const first_pass fp = scan(pcap_path, opts.host_ip, opts.host_ip6, opts.host_mac);
     const link::mac_address host_mac = *fp.host_mac;
     const std::uint32_t h = opts.host_ip.to_uint();
 
@@ -740,6 +862,13 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     cfg.mac = host_mac;
     cfg.ipv4 = ip::interface_address{opts.host_ip, opts.prefix_length};
     cfg.seed = opts.seed;
+    if (opts.host_ip6) {
+        cfg.ipv6 = ip::interface_address_v6{*opts.host_ip6, opts.prefix_length6};
+        // The recorded host's addresses were valid before the capture began: no DAD (RFC 4862
+        // §5.4) and no router solicitation at start-up, neither of which the capture can show.
+        cfg.dad_transmits = 0;
+        cfg.ipv6_send_router_solicitation = false;
+    }
     if (auto err = cfg.validate()) throw replay_error{"replay: bad stack configuration: " + *err};
 
     std::unique_ptr<pcap_writer> out;
@@ -756,12 +885,32 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     replay_sink sink{flows, out.get()};
     tapstack::stack st{cfg, sink};
     detail::replay_services services{st, opts.app, opts.idle_close};
-    services.open(fp.tcp_ports, fp.udp_ports);
+    services.open(fp.tcp_ports, fp.udp_ports, opts.host_ip6.has_value());
 
     replay_report report;
     report.input = pcap_path;
     report.host_ip = opts.host_ip;
     report.host_mac = host_mac;
+    report.host_ip6 = opts.host_ip6;
+    // The host's IPv6 addresses: the global one given and the link-local one from the MAC
+    // (RFC 4291 App. A, Linux's default addr_gen_mode), which the stack derives the same way.
+    const std::optional<ip::address> host6 =
+        opts.host_ip6 ? std::optional<ip::address>{*opts.host_ip6} : std::nullopt;
+    const std::optional<ip::address> host_ll =
+        opts.host_ip6 ? std::optional<ip::address>{st.ipv6_link_local()} : std::nullopt;
+    auto is_host6 = [&](const ip::address& a) { return (host6 && a == *host6) || (host_ll && a == *host_ll); };
+    // Multicast the host listens to: all-nodes and its solicited-node groups (RFC 4291 §2.7.1).
+    auto host_group6 = [&](const ip::address& a) {
+        if (!host6 || !a.is_v6()) return false;
+        const auto& b = a.key_bytes();
+        static constexpr std::array<std::uint8_t, 13> sn{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff};
+        if (a == ip::address{*ip::address_v6::from_string("ff02::1")}) return true;
+        if (!std::equal(sn.begin(), sn.end(), b.begin())) return false;
+        for (const auto& own : {*host6, *host_ll})
+            if (std::equal(b.begin() + 13, b.end(), own.key_bytes().begin() + 13)) return true;
+        return false;
+    };
+    auto to_host = [&](const parsed_frame& p) { return (p.ipv4 && p.dst_ip == h) || (p.ipv6 && is_host6(p.dst)); };
 
     // The virtual clock: t=0 at the first record. Between records, timers (the stack's and
     // the services') fire at their own deadlines.
@@ -794,6 +943,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     // entry), so the lesson is repeated before the stack's ARP entry would expire.
     std::set<std::uint32_t> arp_peers;
     std::map<std::uint32_t, instant> primed_peers;
+    std::set<ip::address> nd_peers, primed6;  // the same for IPv6 neighbors
     std::vector<std::byte> buf;
     auto reader = open_capture(pcap_path);
     while (auto rec = next_record(*reader)) {
@@ -809,7 +959,8 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             continue;
         }
         const bool for_host = p.dst_mac == host_mac || p.dst_mac.is_broadcast() ||
-                              (p.dst_mac.is_multicast() && p.ipv4 && p.dst_ip == h);
+                              (p.dst_mac.is_multicast() && p.ipv4 && p.dst_ip == h) ||
+                              (p.dst_mac.is_multicast() && p.ipv6 && (is_host6(p.dst) || host_group6(p.dst)));
         if (!for_host) {
             ++report.frames_ignored;
             continue;
@@ -842,7 +993,48 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             st.receive(bytes{arp}, t);
             primed_peers[p.src_ip] = t;
         }
-        if (p.kind == flow_kind::tcp && p.dst_ip == h) {
+        if (p.kind == flow_kind::ndp) nd_peers.insert(p.src);
+        if (p.ipv6 && is_host6(p.dst) && p.kind != flow_kind::ndp && !nd_peers.contains(p.src) &&
+            !p.src.is_unspecified() && !primed6.contains(p.src)) {
+            // As for ARP above: the recorded host knew this neighbor already. An unsolicited NA
+            // would be dropped (RFC 4861 §7.2.5: no entry to update), so the stack is taught
+            // with an NS from the peer, which creates a STALE entry (§7.2.3); the stack's NA
+            // answering it is not part of the replay (muted).
+            std::array<std::byte, 86> ns{};
+            const mutable_bytes n{ns};
+            const auto& tgt = p.dst.key_bytes();
+            for (std::size_t i = 0; i < 6; ++i) {
+                ns[6 + i] = std::byte{p.src_mac.bytes[i]};
+                ns[80 + i] = std::byte{p.src_mac.bytes[i]};
+            }
+            store_be16(n, 0, 0x3333);
+            store_u8(n, 2, 0xff);
+            for (std::size_t i = 0; i < 3; ++i) store_u8(n, 3 + i, tgt[13 + i]);
+            store_be16(n, 12, 0x86dd);
+            store_u8(n, 14, 0x60);
+            store_be16(n, 18, 32);
+            store_u8(n, 20, 58);
+            store_u8(n, 21, 255);
+            ip::address_v6::bytes_type dst{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, tgt[13], tgt[14], tgt[15]};
+            for (std::size_t i = 0; i < 16; ++i) {
+                store_u8(n, 22 + i, p.src.key_bytes()[i]);
+                store_u8(n, 38 + i, dst[i]);
+                store_u8(n, 62 + i, tgt[i]);
+            }
+            store_u8(n, 54, 135);
+            store_u8(n, 78, 1);  // source link-layer address option
+            store_u8(n, 79, 1);
+            wire::checksum_accumulator acc;
+            wire::add_pseudo_header(acc, p.src, ip::address_v6{dst}, 58, 32);
+            acc.add(bytes{ns}.subspan(54, 32));
+            store_be16(n, 56, acc.finish());
+            sink.mute(true);
+            st.receive(bytes{ns}, t);
+            settle(t);
+            sink.mute(false);
+            primed6.insert(p.src);
+        }
+        if (p.kind == flow_kind::tcp && to_host(p)) {
             auto& flow = flows.get(key_of(p, false));
             const std::uint8_t flags = load_u8(rec->frame, p.l4_off + 13);
             if ((flags & 0x02) != 0 && (flags & 0x10) == 0) {
@@ -853,7 +1045,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             }
             if (opts.translate) translate_tcp(mutable_bytes{buf}, p, flow);
             fix_l4_checksum(mutable_bytes{buf}, p);
-        } else if (p.kind == flow_kind::udp && p.dst_ip == h) {
+        } else if (p.kind == flow_kind::udp && to_host(p)) {
             fix_l4_checksum(mutable_bytes{buf}, p);
         }
         st.receive(bytes{buf}, t);
@@ -868,7 +1060,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     report.capture_duration_us = std::chrono::duration_cast<std::chrono::microseconds>(fp.last - fp.first).count();
     for (auto& f : flows.all()) {
         auto r = compare_flow(*f, opts.tolerance, opts.max_details_per_flow);
-        r.name = flow_name(f->key, opts.host_ip);
+        r.name = flow_name(f->key, opts.host_ip, opts.host_ip6);
         report.flows.push_back(std::move(r));
     }
     return report;
@@ -932,7 +1124,7 @@ std::string json_string(std::string_view s) {
 
 std::string replay_report::to_text() const {
     std::ostringstream o;
-    o << "input " << input << ": host " << host_ip.to_string() << " at " << host_mac.to_string() << ", " << frames
+    o << "input " << input << ": host " << (host_ip6 ? host_ip6->to_string() : host_ip.to_string()) << " at " << host_mac.to_string() << ", " << frames
       << " frames (" << frames_to_host << " to the host, " << frames_by_host << " by it, " << frames_ignored
       << " ignored) over " << capture_duration_us << " us; the stack sent " << frames_emitted << "\n";
     for (const auto& f : flows) {
@@ -959,6 +1151,7 @@ std::string replay_report::to_text() const {
 std::string replay_report::to_json() const {
     std::ostringstream o;
     o << "{\n  \"input\": " << json_string(input) << ",\n  \"host_ip\": " << json_string(host_ip.to_string())
+      << (host_ip6 ? ",\n  \"host_ip6\": " + json_string(host_ip6->to_string()) : std::string{})
       << ",\n  \"host_mac\": " << json_string(host_mac.to_string()) << ",\n  \"equivalent\": "
       << (equivalent() ? "true" : "false") << ",\n  \"frames\": " << frames << ",\n  \"frames_to_host\": "
       << frames_to_host << ",\n  \"frames_by_host\": " << frames_by_host << ",\n  \"frames_ignored\": "

@@ -25,12 +25,15 @@ replay_services::~replay_services() {
     for (auto h : udp_) stack_->set_waiter(h, nullptr);
 }
 
-void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::set<std::uint16_t>& udp_ports) {
+void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::set<std::uint16_t>& udp_ports,
+                           bool dual_stack) {
     if (app_ == replay_app::none) return;
+    // The IPv6 wildcard takes IPv4 too (V6ONLY off, Linux's default).
+    const ip::address any = dual_stack ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()};
     for (auto port : tcp_ports) {
         auto h = stack_->tcp_open();
         if (!h) throw replay_error{"replay: cannot open a TCP socket: " + std::string{to_string(h.error())}};
-        if (auto e = stack_->tcp_bind(*h, ip::endpoint{ip::address_v4::any(), port}); e != errc::success)
+        if (auto e = stack_->tcp_bind(*h, ip::endpoint{any, port}); e != errc::success)
             throw replay_error{"replay: cannot bind TCP port " + std::to_string(port) + ": " + std::string{to_string(e)}};
         if (auto e = stack_->tcp_listen(*h, 128); e != errc::success)
             throw replay_error{"replay: cannot listen on TCP port " + std::to_string(port) + ": " + std::string{to_string(e)}};
@@ -40,7 +43,7 @@ void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::
     for (auto port : udp_ports) {
         auto h = stack_->udp_open();
         if (!h) throw replay_error{"replay: cannot open a UDP socket: " + std::string{to_string(h.error())}};
-        if (auto e = stack_->udp_bind(*h, ip::endpoint{ip::address_v4::any(), port}); e != errc::success)
+        if (auto e = stack_->udp_bind(*h, ip::endpoint{any, port}); e != errc::success)
             throw replay_error{"replay: cannot bind UDP port " + std::to_string(port) + ": " + std::string{to_string(e)}};
         stack_->set_waiter(*h, this);
         udp_.push_back(*h);

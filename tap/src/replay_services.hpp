@@ -20,7 +20,7 @@ public:
     replay_services& operator=(const replay_services&) = delete;
 
     /// Listens on the TCP ports and binds the UDP ports (nothing for replay_app::none).
-    void open(const std::set<std::uint16_t>& tcp_ports, const std::set<std::uint16_t>& udp_ports);
+    void open(const std::set<std::uint16_t>& tcp_ports, const std::set<std::uint16_t>& udp_ports, bool dual_stack = false);
     /// Serves every socket that reported an event since the last call.
     void run(instant now);
     bool pending() const noexcept { return !dirty_.empty(); }

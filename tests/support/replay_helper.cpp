@@ -16,6 +16,14 @@ tap::replay_options recorded_host_options() {
     return o;
 }
 
+tap::replay_options recorded_host_options_v6() {
+    tap::replay_options o;
+    o.host_ip6 = ip::address_v6::from_string("fd77::1");
+    o.prefix_length6 = 64;
+    o.app = tap::replay_app::echo;
+    return o;
+}
+
 tap::replay_report replay_fixture(const std::string& name, const tap::replay_options& opts) {
     return tap::replay_capture(fixture_path(name), opts);
 }

@@ -12,6 +12,9 @@ namespace tapstack::testing {
 /// Options for the fixtures recorded by pcaps/record.sh: the host is 10.77.0.1, app echo.
 tap::replay_options recorded_host_options();
 
+/// Options for the IPv6 fixtures (pcaps/record.sh setup6): the host is fd77::1/64, app echo.
+tap::replay_options recorded_host_options_v6();
+
 /// Replays pcaps/NAME (throws tap::replay_error like replay_capture).
 tap::replay_report replay_fixture(const std::string& name, const tap::replay_options& opts);
 

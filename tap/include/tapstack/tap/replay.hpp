@@ -47,9 +47,12 @@ std::string_view http_hello_response() noexcept;
 /// Names of the fields the comparison checks, in the order it checks them; a tolerance names
 /// some of them. TCP: flags seq ack window options (kinds in order, MSS, SACK-permitted)
 /// wscale tsval (relative to the first; one tick apart is equal) tsecr sack payload_length payload;
-/// ICMP: icmp_type icmp_code icmp_id icmp_seq payload_length payload; UDP: udp_ports
-/// payload_length payload; ARP: arp_op arp_sender arp_target; every IPv4 frame: ttl df
-/// dscp; every frame: eth_dst. IP identification and checksums are never compared.
+/// ICMP and ICMPv6 echo/errors: icmp_type icmp_code icmp_id icmp_seq payload_length payload;
+/// NDP (kind "ndp") and MLD ("mld"): icmp_type icmp_code nd_target nd_flags payload_length
+/// payload (the options); UDP: udp_ports payload_length payload; ARP: arp_op arp_sender
+/// arp_target; every IPv4 frame: ttl df dscp; every IPv6 frame: hop_limit traffic_class ip6_src
+/// (global or link-local); every frame: eth_dst. IP identification, the IPv6 flow label and
+/// checksums are never compared.
 const std::vector<std::string_view>& replay_fields() noexcept;
 
 /// What a fixture may legitimately do differently from the recorded host. Empty: everything
@@ -57,7 +60,7 @@ const std::vector<std::string_view>& replay_fields() noexcept;
 struct replay_tolerance {
     /// Fields left out of the comparison (names from replay_fields()).
     std::set<std::string, std::less<>> ignored_fields;
-    /// Flow kinds ("arp", "icmp", "udp", "tcp", "other") whose unmatched frames (missing or
+    /// Flow kinds ("arp", "icmp", "udp", "tcp", "other", "ndp", "mld") whose unmatched frames (missing or
     /// extra) are not counted as differences -- e.g. ARP probes Linux sends on its own schedule;
     /// "tcp_pure_ack": only TCP segments that carry nothing but an ACK (delayed-ACK policy).
     std::set<std::string, std::less<>> unmatched_ok;
@@ -67,6 +70,13 @@ struct replay_options {
     ip::address_v4 host_ip;
     /// The host's subnet (0: every address is on-link).
     std::uint8_t prefix_length = 0;
+    /// An IPv6 capture: the host's global address (its link-local one comes from the MAC).
+    /// Frames to and from either are split like IPv4 ones; the peer's NDP is fed in (the stack
+    /// answers NS itself); a peer the host knew without NDP is taught with an NS first. The
+    /// stack runs with dad_transmits 0 and no router solicitation (the recorded host's
+    /// addresses were up before the capture began).
+    std::optional<ip::address_v6> host_ip6;
+    std::uint8_t prefix_length6 = 64;
     /// Default: learned from the capture (the source of the host's first frame).
     std::optional<link::mac_address> host_mac;
     replay_app app = replay_app::echo;
@@ -115,6 +125,7 @@ struct replay_flow_report {
 struct replay_report {
     std::string input;
     ip::address_v4 host_ip;
+    std::optional<ip::address_v6> host_ip6;
     link::mac_address host_mac;
     std::uint64_t frames = 0;          // records in the capture
     std::uint64_t frames_to_host = 0;  // fed to the stack
