@@ -56,13 +56,22 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         return;
     case static_cast<std::uint8_t>(wire::icmpv6_type::packet_too_big): {
         ++s.stats.icmp6.in_pkt_too_bigs;
-        // RFC 8201 §4: an MTU below 1280 is not believed. We lower the MSS of IPv6
-        // connections opened from now on (RFC 8201 §5.2 allows coarse path MTU state); the
-        // connections already open keep theirs (TODO(#8): per-connection SMSS update).
+        // RFC 8201 §4: an MTU below 1280 is not believed. The MSS of IPv6 connections opened
+        // from now on goes down (RFC 8201 §5.2 allows coarse path MTU state), and so does the
+        // send MSS of the connection the quoted segment came from.
         const std::uint32_t mtu = m->rest_of_header();
         if (mtu < wire::ipv6_minimum_mtu || mtu >= s.cfg.mtu) return;
         const auto mss = static_cast<std::uint16_t>(mtu - 60);
         if (mss < s.v6.tcp.mss) s.v6.tcp.mss = mss;
+        // The connection the quoted segment belongs to lowers its send MSS now. The quote is
+        // the invoking packet: a 40-byte IPv6 header, then (without extension headers) TCP.
+        const auto quote = m->body();
+        constexpr std::size_t ipv6_header = 40;
+        if (quote.size() >= ipv6_header + 4 && load_u8(quote, 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp)) {
+            const ip::four_tuple tuple{{ip::address{address_at(quote, 8)}, load_be16(quote, ipv6_header)},
+                                       {ip::address{address_at(quote, 24)}, load_be16(quote, ipv6_header + 2)}};
+            if (auto it = s.connections.find(tuple); it != s.connections.end() && it->conn) it->conn->lower_mss(mss);
+        }
         return;
     }
     default:

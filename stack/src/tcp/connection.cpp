@@ -1288,6 +1288,16 @@ void connection::drop(instant now) {
 
 void connection::set_no_delay(bool on) noexcept { impl_->nodelay = on; }
 
+void connection::lower_mss(std::uint16_t mss) noexcept {
+    auto& m = *impl_;
+    // RFC 8201 §5.4 / RFC 1191 §6.3: never below the protocol minimum; only downwards.
+    mss = std::max<std::uint16_t>(mss, 64);
+    if (mss >= m.peer_mss) return;
+    m.peer_mss = mss;
+    const std::uint32_t effective = m.ts_ok ? std::max<std::uint32_t>(mss, 76) - 12 : mss;
+    m.smss = static_cast<std::uint16_t>(std::min<std::uint32_t>(m.smss, effective));
+}
+
 void connection::set_keep_alive(bool on, instant now) noexcept {
     auto& m = *impl_;
     m.keepalive_on = on;

@@ -236,5 +236,48 @@ TEST(Ipv6Tcp, PacketTooBigLowersTheMssOfLaterConnections) {
     EXPECT_EQ(h.next().tcp->options.mss, 1340);
 }
 
+TEST(Ipv6Tcp, PacketTooBigLowersTheMssOfTheOpenConnection) {
+    harness6 h;
+    h.learn_peer();
+    auto c = h.stack.tcp_open().value();
+    ASSERT_EQ(h.stack.tcp_connect(c, {h.peer, 7}, h.now), errc::success);
+    ASSERT_EQ(h.stack.tcp_set_no_delay(c, true), errc::success);
+    auto syn = h.next();
+    ASSERT_TRUE(syn.tcp);
+    wire::tcp_segment synack;
+    synack.source_port = 7;
+    synack.destination_port = syn.tcp->source_port;
+    synack.seq = tcp::seq_number{5000};
+    synack.ack = syn.tcp->seq + 1;
+    synack.flags.syn = synack.flags.ack = true;
+    synack.window = 65535;
+    synack.options.mss = 1440;
+    h.inject(h.tcp6(synack));
+    h.clear();
+    // The router's report quotes our segment: IPv6 header (us -> peer), then our TCP ports.
+    std::array<std::byte, 48> quote{};
+    quote[0] = std::byte{0x60};
+    quote[6] = std::byte{6};
+    const auto ours = h.us().to_bytes();
+    const auto theirs = h.peer.to_bytes();
+    for (std::size_t i = 0; i < 16; ++i) {
+        quote[8 + i] = std::byte{ours[i]};
+        quote[24 + i] = std::byte{theirs[i]};
+    }
+    store_be16(quote, 40, syn.tcp->source_port);
+    store_be16(quote, 42, 7);
+    h.inject(h.icmp6(2, 0, 1300, quote));
+    const std::string data(4000, 'p');
+    ASSERT_TRUE(h.stack.tcp_send(c, as_bytes_of(data), h.now));
+    std::size_t segments = 0;
+    while (h.pending()) {
+        auto f = h.next();
+        if (!f.tcp || f.tcp->payload.empty()) continue;
+        ++segments;
+        EXPECT_LE(f.tcp->payload.size(), 1300u - 60u) << "RFC 8201: the path MTU applies at once";
+    }
+    EXPECT_GE(segments, 3u);
+}
+
 }  // namespace
 }  // namespace tapstack::testing

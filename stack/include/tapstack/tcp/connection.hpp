@@ -108,6 +108,9 @@ public:
     // --- options ---
     void set_no_delay(bool on) noexcept;
     void set_keep_alive(bool on, instant now) noexcept;
+    /// A path MTU report (ICMPv6 packet too big, RFC 8201 §5.2): `mss` is the largest segment
+    /// payload the path takes; the send MSS only ever goes down. Later (re)transmissions use it.
+    void lower_mss(std::uint16_t mss) noexcept;
 
     // --- inspection ---
     state current_state() const noexcept;
