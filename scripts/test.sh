@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # scripts/test.sh -- installs missing deps, builds the debug preset (or $TAPSTACK_PRESET) and
-# runs the unit, replay and e2e tests with ctest. Ends with one plain line
-# "N passed, N failed" and exits non-zero if anything failed (or did not build).
+# runs the unit, replay and e2e tests with ctest; then the same suite again under the asan
+# preset (AddressSanitizer + UndefinedBehaviorSanitizer, any report fails the test), then each
+# libFuzzer target for a bounded time. Ends with one plain line "N passed, N failed" and exits
+# non-zero if anything failed (or did not build).
+# Knobs: TAPSTACK_ASAN=0 skips the asan pass, TAPSTACK_FUZZ=0 the fuzz pass;
+# TAPSTACK_FUZZ_SECONDS (default 30) is the time per fuzz target; TAPSTACK_SKIP_E2E=1;
+# TAPSTACK_SOAK=1 adds the soak pass (release build; TAPSTACK_SOAK_MIB, TAPSTACK_SOAK_CONNECTIONS).
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 preset=${TAPSTACK_PRESET:-debug}
@@ -62,9 +67,68 @@ if [[ "${TAPSTACK_SKIP_E2E:-0}" != 1 ]]; then
     run_ctest e2e
 fi
 
-# Hook: the asan pass (build/asan, unit + replay under -fsanitize=address,undefined) goes
-# here, added by the sanitizer work; it adds to the same totals via run_ctest.
-# Hook: the fuzz pass (build/fuzz, each libFuzzer target for a bounded time over pcaps/) goes
-# here, added by the fuzzing work.
+# The asan pass: the same unit, replay and e2e tests built with -fsanitize=address,undefined
+# (-fno-sanitize-recover=all: the first report aborts the test, so it counts as a failure).
+# LeakSanitizer runs at exit of every test binary and of echo-server in the e2e tests.
+if [[ "${TAPSTACK_ASAN:-1}" != 0 && "$preset" != asan ]]; then
+    main_preset=$preset
+    preset=asan
+    build_dir=$root/build/asan
+    echo "=== build (asan)"
+    if cmake --preset asan >/dev/null && cmake --build --preset asan -j"$jobs"; then
+        export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
+        export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+        export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp}
+        run_ctest unit -j"$jobs"
+        run_ctest replay -j"$jobs"
+        if [[ "${TAPSTACK_SKIP_E2E:-0}" != 1 ]]; then
+            run_ctest e2e
+        fi
+        unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+    else
+        echo "asan build failed"
+        failed=$((failed + 1))
+    fi
+    preset=$main_preset
+    build_dir=$root/build/$preset
+fi
+
+# The soak pass (TAPSTACK_SOAK=1; off by default: it needs the release build): 100 connections
+# (TAPSTACK_SOAK_CONNECTIONS) move TAPSTACK_SOAK_MIB (default 20) MiB each way through 5% loss,
+# 5% reordering, 1% duplication and 1% corruption; nothing may leak (tests/soak/).
+if [[ "${TAPSTACK_SOAK:-0}" == 1 ]]; then
+    main_preset=$preset
+    preset=release
+    build_dir=$root/build/release
+    echo "=== build (release, soak_tests)"
+    if cmake --preset release >/dev/null && cmake --build --preset release -j"$jobs" --target soak_tests; then
+        TAPSTACK_SOAK_MIB=${TAPSTACK_SOAK_MIB:-20} run_ctest soak --timeout 1800
+    else
+        echo "soak build failed"
+        failed=$((failed + 1))
+    fi
+    preset=$main_preset
+    build_dir=$root/build/$preset
+fi
+
+# The fuzz pass: every libFuzzer target (tests/fuzz/*.cpp, clang, ASan+UBSan) for
+# TAPSTACK_FUZZ_SECONDS each, seeded from tests/fuzz/corpus/<name> and the frames of pcaps/.
+# First every saved regression input (tests/fuzz/regressions/<name>/*) must run clean; then
+# any crash, leak, timeout or sanitizer report fails the target; its input is left in
+# build/fuzz/artifacts/<name>/ (copy it to tests/fuzz/regressions/<name>/ once fixed).
+if [[ "${TAPSTACK_FUZZ:-1}" != 0 ]]; then
+    echo "=== build (fuzz)"
+    if cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j"$jobs" --target fuzz_targets; then
+        if bash "$root/tests/fuzz/run_fuzzers.sh" "$root/build/fuzz" "${TAPSTACK_FUZZ_SECONDS:-30}"; then
+            passed=$((passed + $(cat "$root/build/fuzz/fuzz_passed" 2>/dev/null || echo 0)))
+        else
+            passed=$((passed + $(cat "$root/build/fuzz/fuzz_passed" 2>/dev/null || echo 0)))
+            failed=$((failed + $(cat "$root/build/fuzz/fuzz_failed" 2>/dev/null || echo 1)))
+        fi
+    else
+        echo "fuzz build failed"
+        failed=$((failed + 1))
+    fi
+fi
 
 finish
