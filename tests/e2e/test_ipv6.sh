@@ -90,9 +90,17 @@ PY
 }
 check "UDP to a closed IPv6 port: the kernel reports connection refused" unreachable6
 neighbor_ok() {
-    local t
-    t=$(netns_exec "$ns" ip -6 neigh show dev tap0)
-    grep -qE "^($stack6|$stack_ll) lladdr 02:54:41:50:00:01" <<<"$t" || { echo "  ip -6 neigh: $t"; return 1; }
+    # The entry may be between states (e.g. re-probing) at the instant we look: a fresh ping
+    # makes the kernel use it again, and a few looks a second apart settle it.
+    local t i
+    for i in 1 2 3; do
+        netns_exec "$ns" ping -6 -c 1 -W 1 "$stack6" >/dev/null 2>&1
+        t=$(netns_exec "$ns" ip -6 neigh show dev tap0)
+        grep -qE "^($stack6|$stack_ll) lladdr 02:54:41:50:00:01" <<<"$t" && return 0
+        sleep 1
+    done
+    echo "  ip -6 neigh: $t"
+    return 1
 }
 check "the kernel learnt our MAC through neighbor discovery" neighbor_ok
 
