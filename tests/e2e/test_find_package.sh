@@ -17,8 +17,13 @@ cmake --install "$build_dir" --prefix "$work/prefix" >"$work/install.log" 2>&1 |
 test -f "$work/prefix/lib/cmake/tapstack/tapstackConfig.cmake" || test -f "$work/prefix/lib64/cmake/tapstack/tapstackConfig.cmake"
 test -f "$work/prefix/include/tapstack/ip/tcp.hpp"
 
+# A consumer must be compiled like the library it links: an asan-built install needs the
+# sanitizer runtime in the consumer too (the static archives carry __asan_* references).
+cxx_flags=$(sed -n 's/^CMAKE_CXX_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")
+link_flags=$(sed -n 's/^CMAKE_EXE_LINKER_FLAGS:STRING=//p' "$build_dir/CMakeCache.txt")
 cmake -S "$source_dir/apps/examples/hello-find-package" -B "$work/example" -G Ninja \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$work/prefix"
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_PREFIX_PATH="$work/prefix" \
+    -DCMAKE_CXX_FLAGS="$cxx_flags" -DCMAKE_EXE_LINKER_FLAGS="$link_flags"
 cmake --build "$work/example" -j2
 "$work/example/hello_find_package"
 

@@ -90,6 +90,7 @@ TEST(TcpRto, SynRetriesGiveUpWithTimedOut) {
     EXPECT_EQ(t[3] - t[2], 4s);
     // The last SYN waits one more backed-off RTO (64 s, capped at max_rto 60 s) before giving up.
     EXPECT_EQ(p.now() - t.back(), tcp::config{}.max_rto);
+    EXPECT_GE(p.now() - t.front(), 180s) << "RFC 9293 MUST-23: at least 3 minutes of SYN attempts";
     EXPECT_EQ(p.a().stats.attempt_fails, 1u);
 }
 

@@ -25,7 +25,9 @@ struct config {
     duration min_rto = 200ms;    // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
     duration max_rto = 60s;      // RFC 6298 §2.5
     std::uint8_t max_retries = 12;      // data retransmissions before timed_out (RFC 1122 R2)
-    std::uint8_t max_syn_retries = 6;   // SYN retransmissions before timed_out
+    // RFC 9293 MUST-23 (RFC 1122 4.2.3.5): keep trying to open for at least 3 minutes:
+    // 1+2+4+8+16+32+60 s of backed-off RTOs, then one more max_rto, is 183 s.
+    std::uint8_t max_syn_retries = 7;   // SYN retransmissions before timed_out
     duration keepalive_idle = 7200s;    // RFC 1122 4.2.3.6: no less than two hours by default
     duration keepalive_interval = 75s;
     std::uint8_t keepalive_probes = 9;
