@@ -6,110 +6,13 @@
 #include <tapstack/link/fault_injector.hpp>
 #include <tapstack/link/memory_link.hpp>
 #include <tapstack/stack.hpp>
+#include "bulk_transfer.hpp"
 
 using namespace tapstack;
+using namespace tapstack::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A deterministic byte stream: the same seed gives the same bytes on both ends.
-class stream_pattern {
-public:
-    explicit stream_pattern(std::uint64_t seed) : rng_{seed} {}
-    void fill(mutable_bytes out) {
-        for (auto& b : out) {
-            if (left_ == 0) {
-                word_ = rng_.next();
-                left_ = 8;
-            }
-            b = std::byte(word_ & 0xff);
-            word_ >>= 8;
-            --left_;
-        }
-    }
-
-private:
-    random_source rng_;
-    std::uint64_t word_ = 0;
-    int left_ = 0;
-};
-
-/// FNV-1a over the whole stream, so sender and receiver can compare one number.
-struct stream_hash {
-    std::uint64_t value = 1469598103934665603ULL;
-    void add(bytes b) {
-        for (auto x : b) value = (value ^ static_cast<std::uint8_t>(x)) * 1099511628211ULL;
-    }
-};
-
-/// One end of a bulk transfer: sends `total` pattern bytes, receives and checks the peer's.
-struct bulk_endpoint final : socket_waiter {
-    bulk_endpoint(tapstack::stack& s, link::memory_link& w, std::uint64_t send_seed, std::uint64_t expect_seed, std::size_t total)
-        : st{s}, wire{w}, out_pattern{send_seed}, in_pattern{expect_seed}, total_bytes{total} {}
-
-    tapstack::stack& st;
-    link::memory_link& wire;
-    socket_handle sock;
-    stream_pattern out_pattern, in_pattern;
-    std::size_t total_bytes;
-    std::size_t sent = 0, received = 0, mismatches = 0;
-    bool eof = false, shut = false;
-    errc failure = errc::success;
-    stream_hash sent_hash, received_hash;
-    std::array<std::byte, 16384> chunk{};
-    std::size_t chunk_len = 0, chunk_off = 0;
-    std::array<std::byte, 65536> rx{};
-    std::array<std::byte, 65536> expect{};
-
-    void on_socket_event(socket_handle, std::uint8_t) override { pump(); }
-
-    void pump() {
-        const instant now = wire.now();
-        while (sent < total_bytes) {
-            if (chunk_off == chunk_len) {
-                chunk_len = std::min(chunk.size(), total_bytes - sent);
-                chunk_off = 0;
-                out_pattern.fill(mutable_bytes{chunk.data(), chunk_len});
-            }
-            auto n = st.tcp_send(sock, bytes{chunk.data() + chunk_off, chunk_len - chunk_off}, now);
-            if (!n) {
-                if (n.error() != errc::would_block) failure = n.error();
-                break;
-            }
-            sent_hash.add(bytes{chunk.data() + chunk_off, *n});
-            chunk_off += *n;
-            sent += *n;
-        }
-        if (sent == total_bytes && !shut) {
-            shut = true;
-            st.tcp_shutdown_send(sock, now);
-        }
-        while (!eof) {
-            auto n = st.tcp_receive(sock, rx, now);
-            if (!n) {
-                if (n.error() != errc::would_block) failure = n.error();
-                break;
-            }
-            if (*n == 0) {
-                eof = true;
-                break;
-            }
-            in_pattern.fill(mutable_bytes{expect.data(), *n});
-            if (!std::equal(rx.begin(), rx.begin() + static_cast<std::ptrdiff_t>(*n), expect.begin())) ++mismatches;
-            received_hash.add(bytes{rx.data(), *n});
-            received += *n;
-        }
-    }
-    bool done() const { return (eof && shut) || failure != errc::success; }
-};
-
-stack_config config_for(std::uint8_t host, std::uint64_t seed) {
-    stack_config c;
-    c.mac = link::mac_address{{0x02, 0, 0, 0, 0, host}};
-    c.ipv4 = ip::interface_address{ip::address_v4{10, 0, 0, host}, 24};
-    c.seed = seed;
-    return c;
-}
 
 std::size_t transfer_mib() {
     if (const char* v = std::getenv("TAPSTACK_TRANSFER_MIB")) return static_cast<std::size_t>(std::atoi(v));
@@ -130,8 +33,8 @@ void run_bulk_both_ways(const link::fault_config& faults, std::size_t bytes_each
     fb.seed = faults.seed * 7919 + 1;
     link::fault_injector inject_a{fa, wire.side_a()};
     link::fault_injector inject_b{fb, wire.side_b()};
-    tapstack::stack client{config_for(1, 11), inject_a};
-    tapstack::stack server{config_for(2, 22), inject_b};
+    tapstack::stack client{bulk_config_for(1, 11), inject_a};
+    tapstack::stack server{bulk_config_for(2, 22), inject_b};
     wire.attach(client, server);
 
     auto listener = server.tcp_open().value();
