@@ -4,7 +4,7 @@
 # back; the kernel's own capture shows every local port the stack used lies in the RFC 6335
 # dynamic range 49152-65535; a closed kernel port is "connection refused" (exit 1); an address
 # nobody answers fails in bounded time with "timed out" or "host unreachable"; --udp echoes
-# through a kernel socat UDP echo. Usage: test_echo_client.sh BIN_DIR
+# through a kernel UDP echo socket (python). Usage: test_echo_client.sh BIN_DIR
 set -uo pipefail
 bin=${1:?usage: test_echo_client.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -150,9 +150,19 @@ unanswered() {
 }
 check "connect to an unanswered address fails (timed out / host unreachable) within 10 s" unanswered
 
-# --- UDP against socat's UDP echo
-netns_spawn "$ns" "$work/socat-udp.log" socat UDP4-RECVFROM:7778,bind="$host_ip",fork PIPE
-sleep 0.3
+# --- UDP against a kernel UDP echo: one socket, one datagram in, the same datagram out. (socat's
+# UDP4-RECVFROM,fork hands each datagram to a child through a pipe, which can delay an echo past
+# the client's retry or join two datagrams into one.)
+netns_spawn "$ns" "$work/udp-echo.log" /usr/bin/python3 -u -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 7778))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(65535)
+    s.sendto(data, peer)
+' "$host_ip"
+netns_wait_for "$work/udp-echo.log" '^ready' 10 || echo "  the kernel UDP echo did not start"
 udp() {
     client "$work/udp.log" --udp --connect "$host_ip:7778" --count 5 --concurrency 2 --bytes 4000 ||
         { echo "  echo-client --udp failed:"; cat "$work/udp.log"; return 1; }
@@ -161,7 +171,7 @@ udp() {
         { echo "  unexpected summary:"; cat "$work/udp.log"; return 1; }
     grep '^summary:' "$work/udp.log" | sed 's/^/     /'
 }
-check "echo-client --udp: 5 x 4000 B through a kernel socat UDP echo" udp
+check "echo-client --udp: 5 x 4000 B through a kernel UDP echo socket" udp
 
 if ((failures > 0)); then
     echo "$failures check(s) failed"
