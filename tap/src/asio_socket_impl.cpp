@@ -22,8 +22,39 @@ auto take_by_id(Queue& q, std::uint64_t id) -> std::optional<typename Queue::val
 // ---------------------------------------------------------------- base
 
 void socket_impl_base::on_socket_event(socket_handle, std::uint8_t) {
-    // Called from inside a core call: retry later, from a posted job, never re-entrantly.
-    schedule();
+    // Called from the core's event flush at the end of its outermost call, where calling back
+    // into the core is allowed (flush_events delivers until quiet and is never re-entered).
+    // Retrying the pending operations here rather than from a posted job saves a trip through
+    // the io_context -- an epoll_wait on the echo path -- per event. Completions are still
+    // posted (post_completion), so no handler ever runs inside a core call.
+    run_process();
+}
+
+void socket_impl_base::run_process() {
+    // process() calls into the core, whose event flush may report on this very socket: that
+    // nested report must not run process() inside process() (it would complete the operation at
+    // the front of a queue the outer call is still working on). It is noted, and the outer call
+    // goes round again; a few rounds at most, then the rest waits for a posted retry.
+    if (processing_) {
+        process_again_ = true;
+        return;
+    }
+    processing_ = true;
+    int rounds = 0;
+    do {
+        process_again_ = false;
+        process();
+    } while (process_again_ && ++rounds < 4);
+    processing_ = false;
+    if (process_again_) schedule();
+}
+
+void socket_impl_base::start_or_schedule(std::size_t queued) {
+    // Speculative, as Asio's reactive sockets are: an operation with nothing queued ahead of it
+    // is tried at once, from the initiating function, and only its completion is posted. The
+    // echo's reply leaves now rather than one io_context turn (one epoll_wait) later.
+    if (queued == 1) run_process();
+    else schedule();
 }
 
 void socket_impl_base::schedule() {
@@ -31,7 +62,7 @@ void socket_impl_base::schedule() {
     scheduled_ = true;
     boost::asio::post(ctx_->get_executor(), [self = shared_from_this()] {
         self->scheduled_ = false;
-        self->process();
+        self->run_process();
     });
 }
 
@@ -136,7 +167,7 @@ void tcp_socket_impl::start_read(const mutable_buffer_list& b, io_handler h) {
     hook_cancellation(h, op_kind::read, id);
     reads_.push_back({id, read_op{b, std::move(h)},
                       boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
-    schedule();
+    start_or_schedule(reads_.size());
 }
 
 void tcp_socket_impl::start_write(const const_buffer_list& b, io_handler h) {
@@ -146,7 +177,7 @@ void tcp_socket_impl::start_write(const const_buffer_list& b, io_handler h) {
     hook_cancellation(h, op_kind::write, id);
     writes_.push_back({id, write_op{b, std::move(h)},
                        boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
-    schedule();
+    start_or_schedule(writes_.size());
 }
 
 void tcp_socket_impl::start_accept(accept_handler h) {
@@ -158,7 +189,7 @@ void tcp_socket_impl::start_accept(accept_handler h) {
     hook_cancellation(h, op_kind::accept, id);
     accepts_.push_back({id, accept_op{std::move(h)},
                         boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
-    schedule();
+    start_or_schedule(accepts_.size());
 }
 
 void tcp_socket_impl::cancel_op(op_kind kind, std::uint64_t id) {

@@ -91,6 +91,10 @@ public:
 protected:
     /// Posts (once) a job that retries the pending operations.
     void schedule();
+    /// Retries the pending operations now (process()), never nested for the same socket.
+    void run_process();
+    /// After queueing an operation: try it now if it is the only one queued, else schedule().
+    void start_or_schedule(std::size_t queued);
     virtual void process() = 0;
     /// Hooks the handler's cancellation slot, if connected, to cancel_op(kind, id).
     template <class Handler>
@@ -100,6 +104,8 @@ protected:
     boost::asio::any_io_executor ex_;
     socket_handle handle_{};
     bool scheduled_ = false;
+    bool processing_ = false;     // inside run_process()
+    bool process_again_ = false;  // an event arrived meanwhile: go round again
     std::uint64_t next_id_ = 1;
 };
 
