@@ -47,6 +47,7 @@ stack_config make_stack_config(const common_options& opts) {
     cfg.gateway = opts.gateway;
     if (opts.ip6) cfg.ipv6 = *opts.ip6;
     if (opts.seed) cfg.seed = *opts.seed;
+    cfg.deterministic = opts.deterministic;
     if (opts.max_connections) {
         cfg.max_tcp_sockets = *opts.max_connections;
         cfg.max_syn_backlog = *opts.max_connections;
@@ -63,7 +64,8 @@ app_context::app_context(std::string program, const common_options& opts)
     tap::tune_allocator_for_connection_churn();
     const stack_config cfg = make_stack_config(opts_);
     if (auto err = cfg.validate()) throw std::runtime_error{"bad configuration: " + *err};
-    tap::tap_device dev{opts_.tap};
+    tap::tap_device dev{opts_.tap, opts_.offload};
+    if (opts_.offload && !dev.offload()) std::cerr << program_ << ": " << dev.offload_note() << std::endl;
     if (opts_.host_ip) dev.configure_host(*opts_.host_ip);
     else dev.set_up();
     if (opts_.host_ip6) add_host_ipv6(dev.name(), *opts_.host_ip6);
@@ -75,6 +77,10 @@ app_context::app_context(std::string program, const common_options& opts)
     rc.seed = opts_.seed;
     rc.pcap = pcap_.get();
     runtime_ = std::make_unique<tap::runtime>(io_, std::move(dev), rc);
+    // --deterministic: the pcap's timestamps are the stack's own instants (epoch 0, so the file
+    // starts in 1970), not wall-clock time, so that replay --deterministic can drive its virtual
+    // clock to exactly the instants this stack saw (the runtime set a wall-clock epoch above).
+    if (opts_.deterministic && pcap_) pcap_->set_epoch(std::chrono::nanoseconds{0});
     ready_ = [this] { std::cout << ready_line() << std::endl; };
 }
 

@@ -24,8 +24,10 @@ struct common_options {
     std::string pcap;                                 // --pcap FILE
     bool pcap_nanoseconds = false;                    // --pcap-ns
     std::optional<std::uint64_t> seed;                // --seed N
+    bool deterministic = false;                       // stack_config::deterministic, pcap on stack time (echo-server --deterministic)
     std::optional<std::uint32_t> max_connections;    // --max-connections N: TCP sockets and SYN backlog
     std::optional<std::uint32_t> tcp_buffer;         // --tcp-buffer BYTES: per-connection send and receive buffers
+    bool offload = false;                             // --offload on|off (echo-server): TAP checksum/TSO offload
 };
 
 /// Parses a value; returns an error message (without the flag) when the text is bad.

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 #include <tapstack/stats.hpp>
 #include "app.hpp"
@@ -21,7 +23,7 @@ int main(int argc, char** argv) {
     app::option_parser parser{"echo-server",
                               "echo-server --tap NAME --ip A.B.C.D/N [--host-ip A.B.C.D/N] [--gateway A.B.C.D] "
                               "[--mac MAC] [--port 7] [--discard-port 9] [--chargen-port 19] [--daytime-port 13] [--max-connections N] [--tcp-buffer BYTES] "
-                              "[--pcap FILE] [--stats]",
+                              "[--pcap FILE] [--seed N [--deterministic]] [--stats] [--offload on|off]",
                               "Answers ping and runs the echo, discard and chargen services (UDP and TCP) and\n"
                               "daytime (TCP) on a TAP device\n"
                               "until SIGINT or SIGTERM. Prints 'ready ...' once it answers. A port of 0 turns a\n"
@@ -31,9 +33,25 @@ int main(int argc, char** argv) {
     parser.add_port("--chargen-port", "character generator port (RFC 864)", chargen_port);
     parser.add_port("--daytime-port", "daytime service port, TCP only (RFC 867)", daytime_port);
     parser.add_flag("--stats", "print the stack's counters on exit and on SIGUSR1", [&] { stats = true; });
+    parser.common().offload = true;  // default on: off with a one-line note if the TAP refuses
+    parser.add_option("--offload", "on|off",
+                      "TAP checksum and TCP segmentation offload (IFF_VNET_HDR, TUNSETOFFLOAD; default on if the TAP takes it)",
+                      [&](std::string_view v) -> std::optional<std::string> {
+                          if (v == "on") parser.common().offload = true;
+                          else if (v == "off") parser.common().offload = false;
+                          else return "expected on or off";
+                          return std::nullopt;
+                      });
+    parser.add_flag("--deterministic",
+                    "record for replay --deterministic (needs --seed): stack clock moves only at frames and timers, --pcap on stack time",
+                    [&] { parser.common().deterministic = true; });
     parser.require("--tap");
     parser.require("--ip");
     parser.parse(argc, argv);
+    if (parser.common().deterministic && !parser.common().seed) {
+        std::cerr << "echo-server: --deterministic needs --seed N (the ISNs and TS offsets come from it)\n";
+        return 2;
+    }
 
     return app::run_main("echo-server", [&] {
         app::app_context ctx{"echo-server", parser.common()};
@@ -52,8 +70,13 @@ int main(int argc, char** argv) {
             std::cout << format_stats(ctx.stack().stats()) << format_connections(ctx.stack());
             const auto& rs = ctx.runtime().stats();
             std::cout << "Runtime:\n    " << rs.frames_read << " frames read\n    " << rs.frames_written
-                      << " frames written\n    " << rs.write_drops << " frames dropped (device queue full)\n"
-                      << std::flush;
+                      << " frames written\n    " << rs.write_drops << " frames dropped (device queue full)\n";
+            if (ctx.runtime().offload())
+                std::cout << "    offload on\n    " << rs.rx_gso_frames << " super-frames read\n    " << rs.rx_partial_csum
+                          << " frames read with a partial checksum\n    " << rs.tx_gso_frames << " super-frames written\n";
+            else
+                std::cout << "    offload off\n";
+            std::cout << std::flush;
         };
         if (stats) {
             ctx.on_usr1(print_stats);

@@ -14,6 +14,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <tapstack/link/offload.hpp>
 
 namespace tapstack::tap {
 namespace {
@@ -55,7 +56,7 @@ void set_ipv4(ifreq& ifr, std::uint32_t host_order) {
 
 }  // namespace
 
-tap_device::tap_device(std::string_view name) {
+void tap_device::open_tap(std::string_view name, bool vnet) {
     if (name.size() >= IFNAMSIZ)
         throw std::system_error{EINVAL, std::generic_category(),
                                 "TAP name '" + std::string{name} + "' is longer than " + std::to_string(IFNAMSIZ - 1) +
@@ -70,7 +71,7 @@ tap_device::tap_device(std::string_view name) {
         fail(err, "cannot open /dev/net/tun");
     }
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = static_cast<short>(IFF_TAP | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
     std::memcpy(ifr.ifr_name, name.data(), name.size());
     if (::ioctl(fd_, TUNSETIFF, &ifr) < 0) {
         const int err = errno;
@@ -86,6 +87,44 @@ tap_device::tap_device(std::string_view name) {
         fail(err, "cannot create or attach TAP '" + std::string{name} + "' (TUNSETIFF)");
     }
     name_ = ifr.ifr_name;
+    vnet_header_ = vnet;
+    // A persistent TAP keeps the offload features an earlier process set (TUNSETOFFLOAD). Without
+    // a vnet header we could not tell a partial checksum from a bad one, so clear them: the kernel
+    // then completes checksums and cuts super-frames itself. (Refused on very old kernels: harmless.)
+    if (!vnet) (void)::ioctl(fd_, TUNSETOFFLOAD, 0u);
+}
+
+tap_device::tap_device(std::string_view name) { open_tap(name, false); }
+
+tap_device::tap_device(std::string_view name, bool offload) {
+    if (!offload) {
+        open_tap(name, false);
+        return;
+    }
+    open_tap(name, true);
+    // Legacy header size (10): no num_buffers field (that is for mergeable RX buffers).
+    int header_size = static_cast<int>(link::vnet_header::size);
+    const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    const char* failed = nullptr;
+    int err = 0;
+    if (::ioctl(fd_, TUNSETVNETHDRSZ, &header_size) < 0) {
+        err = errno;
+        failed = "TUNSETVNETHDRSZ";
+    } else if (::ioctl(fd_, TUNSETOFFLOAD, features) < 0) {
+        err = errno;
+        failed = "TUNSETOFFLOAD";
+    }
+    if (failed == nullptr) {
+        offload_ = true;
+        return;
+    }
+    std::string note = std::string{"offload off: "} + failed + " failed on " + name_ + " (" + std::strerror(err) + ")";
+    // IFF_VNET_HDR cannot be cleared on an attached fd: attach again without it.
+    const std::string attached = name_;
+    ::close(fd_);
+    fd_ = -1;
+    open_tap(attached, false);
+    offload_note_ = std::move(note);
 }
 
 tap_device tap_device::adopt(int fd, std::string name) {
@@ -97,14 +136,27 @@ tap_device tap_device::adopt(int fd, std::string name) {
     return d;
 }
 
+tap_device tap_device::adopt(int fd, std::string name, bool vnet_header) {
+    tap_device d = adopt(fd, std::move(name));
+    d.vnet_header_ = d.offload_ = vnet_header;
+    return d;
+}
+
 tap_device::tap_device(tap_device&& other) noexcept
-    : fd_{std::exchange(other.fd_, -1)}, name_{std::move(other.name_)} {}
+    : fd_{std::exchange(other.fd_, -1)},
+      name_{std::move(other.name_)},
+      vnet_header_{other.vnet_header_},
+      offload_{other.offload_},
+      offload_note_{std::move(other.offload_note_)} {}
 
 tap_device& tap_device::operator=(tap_device&& other) noexcept {
     if (this != &other) {
         if (fd_ >= 0) ::close(fd_);
         fd_ = std::exchange(other.fd_, -1);
         name_ = std::move(other.name_);
+        vnet_header_ = other.vnet_header_;
+        offload_ = other.offload_;
+        offload_note_ = std::move(other.offload_note_);
     }
     return *this;
 }

@@ -83,7 +83,7 @@ evicted=$(count 'half-open connections evicted: SYN backlog full')
 refused=$(count 'SYNs dropped: SYN backlog full')
 passive=$(count 'passive connection openings')
 echo "  counters: ${passive:-0} passive openings, ${evicted:-0} evicted, ${refused:-0} refused"
-frames_read=$(grep -oE '^ +[0-9]+ frames read' "$work/server.log" | tail -1 | awk '{ print $1 }')
+frames_read=$(grep -oE '^ +[0-9]+ frames read$' "$work/server.log" | tail -1 | awk '{ print $1 }')
 echo "  runtime read ${frames_read:-0} frames"
 # Every SYN that reached the stack opened a half-open entry (evicting another when the backlog
 # was full) or was refused: openings + refusals cover the SYNs read (frames read less the

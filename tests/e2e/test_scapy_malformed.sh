@@ -57,7 +57,7 @@ check "after: ping answers" netns_exec "$ns" ping -c 2 -i 0.2 -W 2 -q "$stack_ip
 
 kill -USR1 "$server"
 netns_wait_for "$work/server.log" 'frames read' 5
-frames_read=$(grep -oE '^ +[0-9]+ frames read' "$work/server.log" | tail -1 | awk '{ print $1 }')
+frames_read=$(grep -oE '^ +[0-9]+ frames read$' "$work/server.log" | tail -1 | awk '{ print $1 }')
 echo "  frames read ${frames_read:-0}"
 check "the runtime read at least 95% of the frames" test "${frames_read:-0}" -ge $((frames * 95 / 100))
 check "the counters add up layer by layer (every frame is a counted drop or a delivery)" \

@@ -131,7 +131,7 @@ check "the counters saw at least the 303 echo requests" test "${echo_requests:-0
 netns_stop "$server" TERM
 status=$?
 check "echo-server exits 0 on SIGTERM" test "$status" -eq 0
-check "--stats prints counters on exit" test "$(grep -c 'frames read' "$work/server.log")" -ge 2
+check "--stats prints counters on exit" test "$(grep -Ec '^ +[0-9]+ frames read$' "$work/server.log")" -ge 2
 
 pcap=$work/capture.pcap
 check "the pcap exists and is not empty" test -s "$pcap"

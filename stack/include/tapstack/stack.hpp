@@ -11,6 +11,7 @@
 #include <tapstack/ip/address.hpp>
 #include <tapstack/link/frame_sink.hpp>
 #include <tapstack/link/mac.hpp>
+#include <tapstack/link/offload.hpp>
 #include <tapstack/stats.hpp>
 #include <tapstack/tcp/config.hpp>
 #include <tapstack/tcp/connection.hpp>
@@ -28,6 +29,17 @@ struct stack_config {
     std::uint8_t ttl = 64;
     /// Seeds every random choice (ISN and port secrets, IP IDs): fixed in tests, from the OS in apps.
     std::uint64_t seed = 1;
+    /// Recording mode for captures that replay byte for byte (echo-server --deterministic,
+    /// replay --deterministic; issue #5). The ISN clock term (RFC 6528) and TSval (RFC 7323)
+    /// are already functions of the seed and of `now`; what a capture of the stack's own
+    /// frames cannot show is *when the application called*: its writes are stamped with the
+    /// edge's clock, microseconds after the frame that caused them. With this flag the stack's
+    /// clock moves only at events -- a frame received, or a poll that finds a timer due (a poll
+    /// with nothing due leaves it alone) -- and socket calls act at that instant, ignoring
+    /// their `now`. Every instant the stack uses is then the instant of a received frame or of
+    /// a timer expiry that sent something, both visible in the capture. Off by default: a real
+    /// app's writes are better stamped when they happen (RTT samples, RTO start).
+    bool deterministic = false;
 
     // ARP (RFC 826, RFC 1122 2.3.2)
     duration arp_entry_lifetime = std::chrono::seconds{60};
@@ -128,6 +140,12 @@ public:
 
     /// One inbound Ethernet frame, borrowed for this call only. Malformed frames are counted and dropped.
     void receive(bytes frame, instant now);
+    /// The same, for a frame whose link says more about it (a TAP with IFF_VNET_HDR, see
+    /// link/offload.hpp): a TCP segment whose checksum is partial or already checked
+    /// (off.l4_checksum_trusted()) is accepted without verifying it, and a GSO super-frame may
+    /// exceed the MTU (up to 64 KiB). UDP and ICMP checksums are still verified: the edge
+    /// completes partial ones (link::complete_partial_checksum) before calling this.
+    void receive(bytes frame, instant now, const link::rx_offload& off);
     /// Fires due timers; returns the next deadline (nothing pending: nullopt).
     std::optional<instant> poll(instant now);
 

@@ -12,6 +12,9 @@ struct link_stats {
     std::uint64_t in_truncated = 0;          // shorter than an Ethernet header
     std::uint64_t in_not_for_us = 0;         // destination MAC neither ours, broadcast nor multicast we want
     std::uint64_t in_unknown_ethertype = 0;
+    std::uint64_t in_checksum_offloaded = 0; // frames whose TCP checksum the link vouched for (not verified)
+    std::uint64_t in_gso_frames = 0;         // TCP super-frames (larger than the MTU) received
+    std::uint64_t out_gso_frames = 0;        // TCP super-segments handed to the link to cut (TSO)
 };
 
 struct arp_stats {

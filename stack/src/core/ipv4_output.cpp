@@ -5,7 +5,10 @@ namespace tapstack {
 
 mutable_bytes stack::impl::begin_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size) {
     (void)dst;
-    if (payload_size + wire::ipv4_min_header_size > cfg.mtu) {
+    // A TSO super-segment (tx_gso_size, set by send_segment) may exceed the MTU: the link cuts it.
+    const bool super = tx_gso_size != 0 && protocol == static_cast<std::uint8_t>(wire::ip_protocol::tcp) &&
+                       payload_size <= gso_ip_payload_limit();
+    if (payload_size + wire::ipv4_min_header_size > cfg.mtu && !super) {
         ++stats.ip.out_too_big;
         return {};
     }
@@ -69,9 +72,10 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
         ++arp_unresolved;
         e = slot;
     }
-    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in.
+    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in. A TSO super-frame does
+    // not fit a parking slot (one MTU): it is dropped like a full queue's, TCP resends it.
     pending_frame* p = nullptr;
-    if (e->pending_count < cfg.arp_max_pending_per_address)
+    if (e->pending_count < cfg.arp_max_pending_per_address && frame_size <= pending.front().bytes.size())
         for (auto& c : pending)
             if (!c.in_use) { p = &c; break; }
     if (!p) {
@@ -94,6 +98,24 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
 
 void stack::impl::emit(bytes frame, instant t) {
     ++stats.link.out_frames;
+    if (tx_gso_size != 0 && frame.size() > std::size_t{cfg.mtu} + wire::ethernet_header_size) {
+        // A TSO super-segment (link/offload.hpp): IPv4 or IPv6, TCP right after the IP header.
+        const bool v4 = load_be16(frame, 12) == static_cast<std::uint16_t>(wire::ether_type::ipv4);
+        const std::size_t l4 = wire::ethernet_header_size +
+                               (v4 ? std::size_t{load_u8(frame, wire::ethernet_header_size) & 0x0fu} * 4
+                                   : wire::ipv6_header_size);
+        link::tx_offload off;
+        off.gso = v4 ? link::gso_kind::tcpv4 : link::gso_kind::tcpv6;
+        off.gso_size = tx_gso_size;
+        off.hdr_len = static_cast<std::uint16_t>(l4 + static_cast<std::size_t>(load_u8(frame, l4 + 12) >> 4) * 4);
+        off.needs_csum = true;  // encode_tcp left the pseudo-header sum in the field
+        off.csum_start = static_cast<std::uint16_t>(l4);
+        off.csum_offset = 16;
+        if (v4) next_ip_id = static_cast<std::uint16_t>(next_ip_id + (frame.size() - off.hdr_len - 1) / off.gso_size);
+        ++stats.link.out_gso_frames;
+        out->send_offloaded(frame, t, off);
+        return;
+    }
     out->send_frame(frame, t);
 }
 

@@ -7,7 +7,10 @@ namespace tapstack {
 
 mutable_bytes begin_ipv6(stack::impl& s, const ip::address_v6& src, const ip::address_v6& dst, std::uint8_t next_header,
                          std::size_t payload_size, std::uint8_t hop_limit) {
-    if (payload_size + wire::ipv6_header_size > s.cfg.mtu) {
+    // A TSO super-segment (tx_gso_size, set by send_segment_v6) may exceed the MTU: the link cuts it.
+    const bool super = s.tx_gso_size != 0 && next_header == static_cast<std::uint8_t>(wire::ip_protocol::tcp) &&
+                       payload_size + wire::ipv6_header_size <= s.gso_ip_payload_limit() + wire::ipv4_min_header_size;
+    if (payload_size + wire::ipv6_header_size > s.cfg.mtu && !super) {
         ++s.stats.ip6.out_too_big;  // we never fragment what we send
         return {};
     }
@@ -83,7 +86,8 @@ bool finish_ipv6(stack::impl& s, const ip::address_v6& dst, std::size_t payload_
     }
     // §7.2.2: queue the packet while resolution is in progress (a bounded number per neighbor).
     pending_frame6* p = nullptr;
-    if (e->pending_count < s.cfg.nd_max_pending_per_address)
+    // A TSO super-frame does not fit a parking slot (one MTU): dropped, TCP resends it.
+    if (e->pending_count < s.cfg.nd_max_pending_per_address && frame_size <= s.v6.pending.front().bytes.size())
         for (auto& c : s.v6.pending)
             if (!c.in_use) {
                 p = &c;

@@ -9,7 +9,11 @@ stack::impl::impl(const stack_config& c, link::frame_sink& o)
     : cfg{c},
       out{&o},
       rng{c.seed},
-      tx(std::size_t{c.mtu} + wire::ethernet_header_size),
+      tx(std::size_t{c.mtu} + wire::ethernet_header_size +
+         // TSO: room for a super-segment (the widest IP header and TCP options) when enabled.
+         (c.tcp.gso_max_bytes > 0 ? std::size_t{std::min(c.tcp.gso_max_bytes, link::max_gso_payload)} +
+                                        wire::ipv6_header_size + wire::tcp_min_header_size + wire::tcp_max_options_size
+                                  : 0)),
       arp_entries(c.arp_max_entries),
       pending(c.arp_max_pending),
       port_perturbation(256),  // RFC 6056 §3.3.4: "TABLE_LENGTH"
@@ -21,7 +25,8 @@ stack::impl::impl(const stack_config& c, link::frame_sink& o)
     port_key[1] = rng.next();
     next_ip_id = static_cast<std::uint16_t>(rng.next());
     for (auto& p : port_perturbation) p = static_cast<std::uint16_t>(rng.next());
-    for (auto& p : pending) p.bytes.resize(tx.size());
+    // Parked frames are at most one MTU: a super-frame is never parked (finish_ipv4).
+    for (auto& p : pending) p.bytes.resize(std::size_t{c.mtu} + wire::ethernet_header_size);
     icmp_tokens = static_cast<double>(cfg.icmp_error_rate);
     slots.reserve(std::size_t{cfg.max_udp_sockets} + cfg.max_tcp_sockets);
     event_queue.reserve(64);
@@ -122,17 +127,26 @@ void stack::impl::receive(bytes frame, instant t) {
 }
 
 std::optional<instant> stack::impl::poll(instant t) {
+    auto deadline = [this] {
+        std::optional<instant> next = arp_deadline();
+        if (auto v6_next = ipv6_deadline(*this); v6_next && (!next || *v6_next < *next)) next = v6_next;
+        if (!timers.empty()) {
+            const instant tcp_next = timers.begin()->deadline;
+            if (!next || tcp_next < *next) next = tcp_next;
+        }
+        return next;
+    };
+    // stack_config::deterministic: the clock moves only when a timer is due, so that socket
+    // calls after an idle poll still act at the instant of the last event.
+    if (cfg.deterministic) {
+        const auto next = deadline();
+        if (!next || *next > t) return next;
+    }
     now = t;
     arp_poll(t);
     tcp_poll(t);
     ipv6_poll(*this, t);
-    std::optional<instant> next = arp_deadline();
-    if (auto v6_next = ipv6_deadline(*this); v6_next && (!next || *v6_next < *next)) next = v6_next;
-    if (!timers.empty()) {
-        const instant tcp_next = timers.begin()->deadline;
-        if (!next || tcp_next < *next) next = tcp_next;
-    }
-    return next;
+    return deadline();
 }
 
 // ---------------------------------------------------------------- façade
@@ -146,6 +160,21 @@ stack::~stack() = default;
 void stack::receive(bytes frame, instant now) {
     call_scope scope{*impl_};
     impl_->receive(frame, now);
+}
+
+void stack::receive(bytes frame, instant now, const link::rx_offload& off) {
+    call_scope scope{*impl_};
+    // Only this call's TCP segment skips verification (tcp_sockets.cpp, on_tcp).
+    impl_->rx_l4_checksum_trusted = off.l4_checksum_trusted();
+    if (impl_->rx_l4_checksum_trusted) ++impl_->stats.link.in_checksum_offloaded;
+    if (off.gso == link::gso_kind::tcpv4 || off.gso == link::gso_kind::tcpv6) ++impl_->stats.link.in_gso_frames;
+    impl_->receive(frame, now);
+    impl_->rx_l4_checksum_trusted = false;
+}
+
+std::size_t stack::impl::gso_ip_payload_limit() const noexcept {
+    if (cfg.tcp.gso_max_bytes == 0) return 0;
+    return tx.size() - wire::ethernet_header_size - wire::ipv4_min_header_size;
 }
 
 std::optional<instant> stack::poll(instant now) {

@@ -97,6 +97,8 @@ struct tcp_socket {
     std::unique_ptr<tcp::connection> conn;
     tcp_socket* parent = nullptr;  // listener, until accepted
     unordered_hook tuple_hook;     // in the 4-tuple table while it has a connection
+    ip::four_tuple tuple{};        // conn->tuple(), kept beside the hook: a lookup compares it
+                                   // without two more pointer hops (and cache misses) into conn
     set_hook timer_hook;           // in the timer set while deadline is set
     instant deadline{};
     bool reap_queued = false;
@@ -108,7 +110,7 @@ struct tcp_socket {
     bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::accept_hook>> accept_queue;
 };
 
-inline const ip::four_tuple& tuple_key_of::operator()(const tcp_socket& s) const noexcept { return s.conn->tuple(); }
+inline const ip::four_tuple& tuple_key_of::operator()(const tcp_socket& s) const noexcept { return s.tuple; }
 inline const instant& deadline_key_of::operator()(const tcp_socket& s) const noexcept { return s.deadline; }
 
 using tuple_table = bi::unordered_set<tcp_socket, bi::member_hook<tcp_socket, unordered_hook, &tcp_socket::tuple_hook>,
@@ -138,9 +140,18 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::uint64_t isn_key[2]{};
     std::uint64_t port_key[2]{};
     instant now{};  // the latest time any entry point was given
+    /// The instant a socket call acts at: the caller's `t`, or with cfg.deterministic the
+    /// stack's own clock (the last frame received or timer due; see stack_config).
+    instant call_instant(instant t) noexcept {
+        if (!cfg.deterministic) now = t;
+        return now;
+    }
 
-    std::vector<std::byte> tx;  // one outgoing frame is built here
+    std::vector<std::byte> tx;  // one outgoing frame is built here (a TSO super-frame when tcp.gso_max_bytes)
     std::uint16_t next_ip_id = 0;
+    // Offload (link/offload.hpp), set for the duration of one receive() / one send_segment().
+    bool rx_l4_checksum_trusted = false;  // the frame's TCP checksum is partial or already checked
+    std::uint16_t tx_gso_size = 0;        // the frame being built is a TSO super-segment of this MSS
 
     // ARP
     std::vector<arp_entry> arp_entries;
@@ -175,6 +186,8 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
 
     // --- entry points (stack.cpp) ---
     void receive(bytes frame, instant t);
+    /// Bytes of IP payload a TSO super-frame may carry (0: the MTU bounds every frame).
+    std::size_t gso_ip_payload_limit() const noexcept;
     std::optional<instant> poll(instant t);
 
     // --- link and ARP (arp.cpp) ---

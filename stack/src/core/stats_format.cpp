@@ -35,6 +35,9 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("truncated frames dropped", s.link.in_truncated);
     t.row("frames for other hosts dropped", s.link.in_not_for_us);
     t.row("frames of unknown ethertype dropped", s.link.in_unknown_ethertype);
+    t.row("frames with an offloaded checksum received", s.link.in_checksum_offloaded);
+    t.row("super-frames received (GRO/GSO)", s.link.in_gso_frames);
+    t.row("super-frames sent (TSO)", s.link.out_gso_frames);
     t.section("Arp");
     t.row("requests received", s.arp.in_requests);
     t.row("replies received", s.arp.in_replies);

@@ -68,8 +68,10 @@ tcp_socket* stack::impl::find_listener(const ip::address& local, ip::port_number
 void stack::impl::send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) {
     if (tuple.remote.address.is_v6()) return send_segment_v6(tuple, seg);  // ipv6_sockets.cpp
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
+    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (ipv4_output.cpp, emit)
     const bool sent = send_ipv4(dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
                                 [&](mutable_bytes payload_out) { wire::encode_tcp(seg, payload_out, src, dst); });
+    tx_gso_size = 0;
     if (sent) ++stats.tcp.out_segs;
     if (sent && seg.flags.rst) ++stats.tcp.out_rsts;
 }
@@ -98,7 +100,8 @@ void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
 }
 
 void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes segment, instant t) {
-    auto view = wire::tcp_view::parse(segment, src, dst);
+    // A checksum the link vouched for (partial on a TAP with offload, stack::receive's rx_offload) is not checked.
+    auto view = rx_l4_checksum_trusted ? wire::tcp_view::parse_unchecked(segment) : wire::tcp_view::parse(segment, src, dst);
     if (!view) {
         ++stats.tcp.in_errs;
         return;
@@ -184,6 +187,7 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     ++listener->half_open;
     // Tables first: the SYN-ACK leaves from inside open_passive and events may follow.
     child->conn->open_passive(tuple, seg, make_isn(tuple, t), make_ts_offset(tuple), t);
+    child->tuple = tuple;
     connections.insert(*child);
     tcp_ports.add(child->binding);
     touch(*child);
@@ -383,7 +387,7 @@ errc stack::tcp_listen(socket_handle h, std::uint32_t backlog) {
 
 result<socket_handle> stack::tcp_accept(socket_handle listener, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* l = tcp_of(*impl_, listener);
     if (!l) return errc::bad_descriptor;
     if (l->role != tcp_role::listener) return errc::invalid_argument;
@@ -397,7 +401,7 @@ result<socket_handle> stack::tcp_accept(socket_handle listener, instant now) {
 
 errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return errc::bad_descriptor;
     if (s->role == tcp_role::connection) return errc::already_connected;
@@ -434,6 +438,7 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     s->binding.port = port;
     s->binding.conn = s->conn.get();
     s->conn->open_active(tuple, impl_->make_isn(tuple, now), impl_->make_ts_offset(tuple), now);
+    s->tuple = tuple;
     impl_->connections.insert(*s);
     impl_->tcp_ports.add(s->binding);
     impl_->touch(*s);
@@ -442,7 +447,7 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
 
 result<std::size_t> stack::tcp_send(socket_handle h, bytes data, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return errc::bad_descriptor;
     if (s->role != tcp_role::connection) return errc::not_connected;
@@ -462,7 +467,7 @@ result<std::size_t> stack::tcp_send(socket_handle h, bytes data, instant now) {
 
 result<std::size_t> stack::tcp_receive(socket_handle h, mutable_bytes out, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return errc::bad_descriptor;
     if (s->role != tcp_role::connection) return errc::not_connected;
@@ -478,7 +483,7 @@ result<std::size_t> stack::tcp_receive(socket_handle h, mutable_bytes out, insta
 
 errc stack::tcp_shutdown_send(socket_handle h, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return errc::bad_descriptor;
     if (s->role != tcp_role::connection) return errc::not_connected;
@@ -489,7 +494,7 @@ errc stack::tcp_shutdown_send(socket_handle h, instant now) {
 
 void stack::tcp_close(socket_handle h, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return;
     auto& slot = impl_->slots[s->slot];
@@ -514,7 +519,7 @@ void stack::tcp_close(socket_handle h, instant now) {
 
 void stack::tcp_abort(socket_handle h, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return;
     if (s->role != tcp_role::connection) {
@@ -541,6 +546,7 @@ errc stack::tcp_set_no_delay(socket_handle h, bool on) {
 }
 
 errc stack::tcp_set_keep_alive(socket_handle h, bool on, instant now) {
+    now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
     if (!s) return errc::bad_descriptor;
     if (!s->conn) return errc::not_connected;

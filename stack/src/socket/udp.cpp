@@ -105,7 +105,7 @@ errc stack::udp_bind(socket_handle h, const ip::endpoint& local) {
 
 result<std::size_t> stack::udp_send_to(socket_handle h, bytes payload, const ip::endpoint& to, instant now) {
     call_scope scope{*impl_};
-    impl_->now = now;
+    now = impl_->call_instant(now);
     auto* s = impl_->lookup(h, socket_kind::udp);
     if (!s) return errc::bad_descriptor;
     // RFC 768: source port 0 means "no port"; nothing can be sent back to it.

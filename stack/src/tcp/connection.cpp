@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <memory>
+#include <tapstack/link/offload.hpp>
 #include <tapstack/tcp/congestion.hpp>
 #include <tapstack/tcp/range_set.hpp>
 #include <tapstack/tcp/ring_buffer.hpp>
@@ -425,7 +426,7 @@ struct connection::impl {
 
     /// Sends [seq, seq+len) from the send ring, plus FIN when asked. Retransmissions are counted
     /// and (Karn, RFC 6298 §3) un-time the timed segment.
-    void send_data(seq_number seq, std::uint32_t len, bool fin, instant now) {
+    void send_data(seq_number seq, std::uint32_t len, bool fin, instant now, bool allow_gso = false) {
         wire::tcp_segment s = base_segment(now);
         s.seq = seq;
         s.ack = rcv_nxt;
@@ -439,8 +440,24 @@ struct connection::impl {
         const std::uint32_t opt = options_bound(s.options);
         const std::uint32_t limit = std::min<std::uint32_t>(smss, room > opt ? room - opt : 1);
         if (len > limit) {
-            len = limit;
-            s.flags.fin = fin = false;
+            // TSO (config.gso_max_bytes, link/offload.hpp): one super-segment of whole `limit`-sized
+            // pieces from one contiguous stretch of the ring, cut by the link. The end of the data
+            // may ride along as a short last piece (as Linux's tcp_gso_segment cuts it); a window-
+            // limited tail never does (sender SWS avoidance, RFC 9293 §3.8.6.2.1).
+            std::uint32_t gso_len = 0;
+            if (allow_gso) {
+                gso_len = std::min(len, u32(sndbuf.contiguous(dist(seq, snd_buf_seq), len).size()));
+                if (seq + gso_len != data_end()) gso_len -= gso_len % limit;
+                if (gso_len <= limit) gso_len = 0;
+            }
+            if (gso_len > 0) {
+                if (gso_len < len) s.flags.fin = fin = false;
+                len = gso_len;
+                s.gso_size = static_cast<std::uint16_t>(limit);
+            } else {
+                len = limit;
+                s.flags.fin = fin = false;
+            }
         }
         const std::uint32_t off = dist(seq, snd_buf_seq);
         if (len > 0) {
@@ -567,7 +584,12 @@ struct connection::impl {
         const seq_number wnd_edge = snd_una + snd_wnd;
         const std::uint32_t wnd_room = wnd_edge > snd_nxt ? dist(wnd_edge, snd_nxt) : 0;
         const std::uint32_t usable = std::min(cwnd_room, wnd_room);
-        std::uint32_t len = std::min({unsent, static_cast<std::uint32_t>(smss), usable});
+        // TSO: new data outside loss recovery may leave as one super-segment (send_data cuts it to
+        // whole segments); retransmissions are always one MSS, so SACK and RTT see plain segments.
+        const std::uint32_t seg_cap = cfg.gso_max_bytes > smss && !sack_recovery && !in_recovery
+                                          ? std::min(cfg.gso_max_bytes, link::max_gso_payload)
+                                          : static_cast<std::uint32_t>(smss);
+        std::uint32_t len = std::min({unsent, seg_cap, usable});
         const bool nothing_out = snd_nxt == snd_una;
 
         if (unsent > 0 && len == 0) {
@@ -594,7 +616,7 @@ struct connection::impl {
         const bool fin = fin_pending && len == unsent;
         if (len == 0 && !fin) return false;
         if (auto t = cc->earliest_send(now); t && *t > now) return false;  // pacing hook
-        send_data(snd_nxt, len, fin, now);
+        send_data(snd_nxt, len, fin, now, /*allow_gso=*/seg_cap > smss);
         snd_nxt += last_sent_len;
         persist_at.reset();
         return true;
@@ -627,7 +649,9 @@ struct connection::impl {
         const std::size_t room = rcvbuf.capacity() - rcvbuf.size();
         if (off >= room) return true;
         if (off + payload.size() > room) payload = payload.first(room - off);
-        rcv_seg_est = std::max(rcv_seg_est, u32(payload.size()));
+        // A TSO/GRO super-segment counts as many full-sized ones: nothing larger than our MSS
+        // is "full-sized", so it is ACKed at once (RFC 5681 §4.2: an ACK per two full-sized).
+        rcv_seg_est = std::max(rcv_seg_est, std::min(u32(payload.size()), u32(cfg.mss)));
         if (off == 0) {
             const bool had_holes = !ooo.empty();
             rcvbuf.write_at(rcvbuf.size(), payload);

@@ -45,6 +45,11 @@ struct config {
     std::uint32_t challenge_ack_limit = 1000;
     /// Initial window in segments (RFC 6928: min(10*MSS, max(2*MSS, 14600))).
     std::uint32_t initial_window_segments = 10;
+    /// TCP segmentation offload (issue #7): when the link cuts super-segments itself (a TAP with
+    /// TUNSETOFFLOAD, see link/offload.hpp), new data may leave as one segment of up to this many
+    /// payload bytes, cut by the link into MSS-sized ones (at most link::max_gso_payload).
+    /// Retransmissions stay MSS-sized. 0: off, every segment is at most one MSS.
+    std::uint32_t gso_max_bytes = 0;
 };
 
 }  // namespace tapstack::tcp

@@ -62,6 +62,10 @@ struct tcp_segment {
     std::uint16_t urgent_pointer = 0;
     tcp_options options;
     bytes payload;
+    /// Outbound only: non-zero when the segment is a TSO super-segment (payload larger than
+    /// this) that the link cuts into pieces of gso_size payload bytes; encode_tcp then leaves
+    /// the checksum partial (pseudo-header sum only, as virtio's NEEDS_CSUM expects).
+    std::uint16_t gso_size = 0;
 
     /// Sequence space the segment occupies: payload plus one each for SYN and FIN.
     std::uint32_t sequence_length() const noexcept {
@@ -98,7 +102,8 @@ private:
 /// Decodes an options area (RFC 9293 §3.1; kinds per RFC 7323, 2018). Skips unknown kinds by length.
 parse_result<tcp_options> decode_tcp_options(bytes options) noexcept;
 
-/// Writes seg.encoded_size() bytes (header, options, payload) with the pseudo-header checksum.
+/// Writes seg.encoded_size() bytes (header, options, payload) with the pseudo-header checksum
+/// (for a super-segment, seg.gso_size != 0 and payload > gso_size: the partial checksum).
 void encode_tcp(const tcp_segment& seg, mutable_bytes out, const ip::address& src, const ip::address& dst) noexcept;
 
 }  // namespace tapstack::wire

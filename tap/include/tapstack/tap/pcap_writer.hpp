@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <tapstack/base/bytes.hpp>
 #include <tapstack/base/time.hpp>
 #include <tapstack/link/frame_sink.hpp>
+#include <tapstack/link/offload.hpp>
 
 struct pcap;
 struct pcap_dumper;
@@ -58,11 +60,25 @@ public:
         writer_->write(frame, now);
         if (next_ != nullptr) next_->send_frame(frame, now);
     }
+    /// Records the frame as the stack sent it -- a TSO super-frame, larger than the MTU -- but
+    /// with its checksum completed (in a copy: the link gets the partial one it expects), so
+    /// Wireshark's checksum validation passes. Costs a copy only while capturing.
+    void send_offloaded(bytes frame, instant now, const link::tx_offload& offload) override {
+        if (offload.needs_csum) {
+            scratch_.assign(frame.begin(), frame.end());
+            link::complete_partial_checksum(scratch_, offload.csum_start, offload.csum_offset);
+            writer_->write(scratch_, now);
+        } else {
+            writer_->write(frame, now);
+        }
+        if (next_ != nullptr) next_->send_offloaded(frame, now, offload);
+    }
     void set_next(link::frame_sink* next) noexcept { next_ = next; }
 
 private:
     pcap_writer* writer_;
     link::frame_sink* next_;
+    std::vector<std::byte> scratch_;  // a super-frame with its checksum completed (grows once)
 };
 
 }  // namespace tapstack::tap

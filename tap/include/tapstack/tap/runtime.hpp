@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <tapstack/link/offload.hpp>
 #include <tapstack/stack.hpp>
 #include <tapstack/tap/pcap_writer.hpp>
 #include <tapstack/tap/stack_context.hpp>
@@ -35,6 +36,10 @@ struct runtime_config {
     std::size_t max_frames_per_wakeup = 64;
     /// Records both directions when set (not owned; must outlive the runtime).
     pcap_writer* pcap = nullptr;
+    /// With a device opened with offload (tap_device::offload()): the largest TCP super-segment
+    /// the stack sends for the kernel to cut (TSO), set as stack.tcp.gso_max_bytes; 0 sends
+    /// MSS-sized segments only. Without offload the stack never sends super-segments.
+    std::uint32_t tso_max_bytes = link::max_gso_payload;
 };
 
 struct runtime_stats {
@@ -48,6 +53,11 @@ struct runtime_stats {
     std::uint64_t write_drops = 0;     // EAGAIN/ENOBUFS: the kernel's queue was full
     std::uint64_t write_errors = 0;
     std::uint64_t timer_fires = 0;
+    // Offload (a device opened with IFF_VNET_HDR)
+    std::uint64_t rx_gso_frames = 0;       // TCP super-frames from the kernel (GSO type TCPV4/6)
+    std::uint64_t rx_partial_csum = 0;     // frames marked NEEDS_CSUM
+    std::uint64_t rx_csum_completed = 0;   // of those, non-TCP ones whose checksum we filled in
+    std::uint64_t tx_gso_frames = 0;       // super-segments written with a GSO header
 };
 
 /// Implements stack_context, so tapstack::ip::tcp / udp sockets run over it.
@@ -71,6 +81,8 @@ public:
     boost::asio::io_context& context() noexcept { return *io_; }
     boost::asio::any_io_executor get_executor() noexcept override { return io_->get_executor(); }
     const std::string& device_name() const noexcept { return device_name_; }
+    /// Frames carry a virtio_net_hdr and the kernel does checksums and segmentation.
+    bool offload() const noexcept { return vnet_header_; }
     const runtime_stats& stats() const noexcept { return stats_; }
 
     /// The stack's clock: steady_clock time since the runtime was built, in µs.
@@ -92,6 +104,7 @@ private:
 
     boost::asio::io_context* io_;
     std::string device_name_;
+    bool vnet_header_ = false;
     boost::asio::posix::stream_descriptor descriptor_;
     boost::asio::steady_timer timer_;
     std::chrono::steady_clock::time_point start_;
