@@ -77,19 +77,36 @@ linux_echo_server() {
 }
 
 # A tapstack echo server as the host: echo-server on a TAP in the host namespace, bridged to the veth.
+# tapstack_echo_server [FILE]: with a file, echo-server writes its own capture there (--pcap) in
+# its deterministic mode: every frame the TAP gave it and every frame it sent, stamped with its
+# stack's own clock (t=0 when it started, written as the Unix epoch). `replay --deterministic
+# --seed 7` then reproduces the host's frames byte for byte. stop_tapstack ends it (SIGINT
+# flushes the file).
 tapstack_echo_server() {
-    local bin=${TAPSTACK_BIN:-$root/build/h-replay/bin}
+    local bin=${TAPSTACK_BIN:-$root/build/debug/bin}
+    local own=()
+    if [[ -n ${1:-} ]]; then
+        rm -f "$1"
+        own=(--pcap "$1" --deterministic)
+    fi
     ip -n $H addr flush dev rp-h0
     ip -n $H link set rp-h0 address 02:00:00:77:00:11
     ip -n $H link add rp-br type bridge
     ip -n $H link set rp-h0 master rp-br
     ip -n $H link set rp-br up
-    ip netns exec $H "$bin/echo-server" --tap rp-tap --ip $HOST_IP/24 --mac $HOST_MAC --seed 7 >/tmp/rp-echo.log 2>&1 &
-    bg_pids+=("$!")
+    ip netns exec $H "$bin/echo-server" --tap rp-tap --ip $HOST_IP/24 --mac $HOST_MAC --seed 7 "${own[@]}" >/tmp/rp-echo.log 2>&1 &
+    echo_pid=$!
+    bg_pids+=("$echo_pid")
     for _ in $(seq 50); do grep -q "^ready" /tmp/rp-echo.log 2>/dev/null && break; sleep 0.1; done
     ip -n $H link set rp-tap master rp-br
     ip -n $H link set rp-tap up
     sleep 0.3
+}
+
+stop_tapstack() {
+    sleep 0.3
+    kill -INT "$echo_pid"
+    wait "$echo_pid" 2>/dev/null || true
 }
 
 # --- the kernel client, as a Python script run in the client namespace -------------------------
@@ -192,6 +209,12 @@ class Peer:
                 elif len(bytes(t.payload)) or t.flags & 0x01:
                     if t.seq == self.ack: self.ack = end_seq; self.received += bytes(t.payload)
                 out.append(p)
+    def announce(self):
+        """An ARP request for the host, as a client kernel sends before its SYN: a host without a
+        static neighbour entry (tapstack) learns our MAC from it (RFC 826: the target is itself)."""
+        from scapy.all import ARP
+        sock.send(Ether(src=MYMAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=MYMAC, psrc=ME, pdst=HOST))
+        time.sleep(0.2)
     def handshake(self):
         self.send("S", opts=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (tsval(), 0)), ("NOP", None), ("WScale", 7)])
         self.seq += 1
@@ -206,8 +229,13 @@ tcp_ooo_linux() {
     setup static noclientip
     linux_echo_server
     capture tcp_ooo_linux
-    ip netns exec $C $PY -c "$SCAPY_PEER"'
+    ip netns exec $C $PY -c "$SCAPY_PEER""$OOO_CLIENT"
+    stop_capture
+}
+# The scapy client of the out-of-order fixtures (argument "announce": an ARP request for the host first).
+OOO_CLIENT='
 p = Peer(40001)
+if len(sys.argv) > 1 and sys.argv[1] == "announce": p.announce()
 p.handshake()
 p.send("PA", b"WORLD\n", seq=p.seq + 6)     # bytes 6..11 first
 p.recv(0.2)
@@ -222,8 +250,6 @@ p.recv(0.3)
 p.send("A")
 time.sleep(0.1)
 '
-    stop_capture
-}
 
 # A peer that sends data while advertising a zero window: the host cannot echo and probes the
 # window (RFC 9293 §3.8.6.1) until the peer opens it again, then sends the echo.
@@ -231,8 +257,13 @@ tcp_zero_window_linux() {
     setup static noclientip
     linux_echo_server
     capture tcp_zero_window_linux
-    ip netns exec $C $PY -c "$SCAPY_PEER"'
+    ip netns exec $C $PY -c "$SCAPY_PEER""$ZERO_WINDOW_CLIENT"
+    stop_capture
+}
+# The scapy client of the zero-window fixtures (argument "announce": an ARP request for the host first).
+ZERO_WINDOW_CLIENT='
 p = Peer(40002)
+if len(sys.argv) > 1 and sys.argv[1] == "announce": p.announce()
 p.handshake()
 p.send("PA", b"zero window\n", win=0)
 p.seq += 12
@@ -247,8 +278,6 @@ p.recv(0.3)
 p.send("A")
 time.sleep(0.1)
 '
-    stop_capture
-}
 
 # ARP (the client resolves the host), three pings, a UDP echo (socat) and a datagram to a
 # closed UDP port (ICMP port unreachable, RFC 1122 3.2.2.1).
@@ -273,8 +302,7 @@ PY
 # The same echo scenario with tapstack's echo-server (on a TAP bridged to the veth) as the host.
 tcp_echo_tapstack() {
     setup static
-    tapstack_echo_server
-    capture tcp_echo_tapstack
+    tapstack_echo_server "$here/tcp_echo_tapstack.pcap"
     client <<'PY'
 import socket, time
 s = socket.create_connection(("10.77.0.1", 7), timeout=2)
@@ -290,7 +318,40 @@ assert s.recv(4096) == b""
 s.close()
 time.sleep(0.2)
 PY
-    stop_capture
+    stop_tapstack
+}
+
+# The host (tapstack) refuses a SYN to a closed port: RST,ACK (RFC 9293 §3.10.7.1).
+tcp_rst_closed_tapstack() {
+    setup static
+    tapstack_echo_server "$here/tcp_rst_closed_tapstack.pcap"
+    client <<'PY'
+import socket
+for port in (8, 8):
+    try:
+        socket.create_connection(("10.77.0.1", port), timeout=1)
+        raise SystemExit("connected?")
+    except ConnectionRefusedError:
+        pass
+PY
+    stop_tapstack
+}
+
+# The scapy peer of tcp_ooo_linux against tapstack (it announces its MAC with an ARP request
+# first: tapstack has no static neighbour entry and the peer answers no ARP).
+tcp_ooo_tapstack() {
+    setup static noclientip
+    tapstack_echo_server "$here/tcp_ooo_tapstack.pcap"
+    ip netns exec $C $PY -c "$SCAPY_PEER""$OOO_CLIENT" announce
+    stop_tapstack
+}
+
+# The zero-window peer of tcp_zero_window_linux against tapstack (announcing itself, as above).
+tcp_zero_window_tapstack() {
+    setup static noclientip
+    tapstack_echo_server "$here/tcp_zero_window_tapstack.pcap"
+    ip netns exec $C $PY -c "$SCAPY_PEER""$ZERO_WINDOW_CLIENT" announce
+    stop_tapstack
 }
 
 arp_icmp_udp_tapstack() {
@@ -381,7 +442,8 @@ PY
     stop_capture
 }
 
-all=(tcp_echo_linux tcp_active_close_linux tcp_rst_closed_linux tcp_ooo_linux tcp_zero_window_linux arp_icmp_udp_linux ndp_ping_v6_linux tcp_echo_v6_linux)
+all=(tcp_echo_linux tcp_active_close_linux tcp_rst_closed_linux tcp_ooo_linux tcp_zero_window_linux arp_icmp_udp_linux ndp_ping_v6_linux tcp_echo_v6_linux
+     arp_icmp_udp_tapstack tcp_echo_tapstack tcp_rst_closed_tapstack tcp_ooo_tapstack tcp_zero_window_tapstack)
 if (($# == 0)); then set -- "${all[@]}"; fi
 for f in "$@"; do
     echo "== $f"

@@ -1,7 +1,8 @@
 // replay: feeds the frames a recorded host received into a fresh tapstack at the capture's own
 // timestamps (virtual clock, no sleeping), writes what the stack sends, and compares it with
 // what the recorded host sent, flow by flow. Exit status: 0 equivalent (or different without
-// --strict), 1 different with --strict, 2 bad input.
+// --strict), 1 different with --strict, 2 bad input. --deterministic --seed N: tapstack's own
+// capture (echo-server --pcap --seed N --deterministic) is reproduced byte for byte.
 #include <tapstack/tap/allocator_tuning.hpp>
 #include <algorithm>
 #include <cstdint>
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
     app::option_parser parser{
         "replay",
         "replay --pcap IN.pcap --host-ip A.B.C.D|IPV6 [--host-mac MAC] [--app echo|discard|chargen|http-hello|none] "
-        "[--out OUT.pcap] [--report FILE.json] [--strict]",
+        "[--out OUT.pcap] [--report FILE.json] [--strict] [--seed N [--deterministic]]",
         "Replays a capture (pcap, Ethernet) against a fresh tapstack configured as the recorded host\n"
         "(--host-ip), on a virtual clock: frames sent to the host are fed to the stack at their own\n"
         "timestamps, the stack's frames are written to --out and compared, flow by flow, with the frames\n"
@@ -126,6 +127,10 @@ int main(int argc, char** argv) {
                       [&](std::string_view v) {
                           return parse_list(v, opts.tolerance.unmatched_ok, {"arp", "icmp", "udp", "tcp", "other", "ndp", "mld", "tcp_pure_ack"});
                       });
+    parser.add_flag("--deterministic",
+                    "the capture is tapstack's own (echo-server --pcap --seed N --deterministic): replay on its clock, "
+                    "byte for byte with the same --seed",
+                    [&] { opts.deterministic = true; });
     parser.add_flag("--no-translate", "feed the peer's ACK/SACK/TSecr unchanged", [&] { opts.translate = false; });
     parser.add_flag("--strict", "exit 1 when the replay differs from the capture", [&] { strict = true; });
     parser.add_flag("--quiet", "print only the summary line", [&] { quiet = true; });

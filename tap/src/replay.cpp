@@ -862,6 +862,15 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     cfg.mac = host_mac;
     cfg.ipv4 = ip::interface_address{opts.host_ip, opts.prefix_length};
     cfg.seed = opts.seed;
+    cfg.deterministic = opts.deterministic;
+    // The virtual clock's origin: t=0 at the first record, or (deterministic) the recording
+    // stack's own t=0, which its pcap writes as the Unix epoch.
+    const std::chrono::nanoseconds origin = opts.deterministic ? std::chrono::nanoseconds{0} : fp.first;
+    if (opts.deterministic && fp.first > std::chrono::hours{24})
+        throw replay_error{"replay: " + pcap_path +
+                           ": --deterministic needs a capture stamped with the stack's own clock "
+                           "(echo-server --pcap FILE --seed N --deterministic); this one starts at Unix time " +
+                           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(fp.first).count()) + " s"};
     if (opts.host_ip6) {
         cfg.ipv6 = ip::interface_address_v6{*opts.host_ip6, opts.prefix_length6};
         // The recorded host's addresses were valid before the capture began: no DAD (RFC 4862
@@ -878,7 +887,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
         } catch (const std::exception& e) {
             throw replay_error{std::string{"replay: "} + e.what()};
         }
-        out->set_epoch(fp.first);  // output timestamps on the capture's own clock
+        out->set_epoch(origin);  // output timestamps on the capture's own clock
     }
 
     flow_table flows;
@@ -924,7 +933,17 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
         }
     };
     settle(now);
+    // Deterministic: the app acts at the instant of the frame that woke it (the stack ignores
+    // the `now` of socket calls anyway), and nothing polls between records.
+    auto serve_det = [&](instant t) {
+        for (int rounds = 0; rounds < 64 && services.pending(); ++rounds) services.run(t);
+    };
+    bool records_drive_clock = opts.deterministic;
     auto advance_to = [&](instant t) {
+        if (records_drive_clock) {
+            now = std::max(now, t);
+            return;
+        }
         for (std::uint64_t guard = 0; guard < 10'000'000; ++guard) {
             std::optional<instant> d = stack_next;
             const auto app_next = services.deadline();
@@ -948,7 +967,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     auto reader = open_capture(pcap_path);
     while (auto rec = next_record(*reader)) {
         ++report.frames;
-        const instant t = instant_from_us(std::chrono::duration_cast<std::chrono::microseconds>(rec->timestamp - fp.first).count());
+        const instant t = instant_from_us(std::chrono::duration_cast<std::chrono::microseconds>(rec->timestamp - origin).count());
         advance_to(t);
         const auto p = parse_frame(rec->frame);
         const auto idx = static_cast<std::int64_t>(rec->index);
@@ -956,6 +975,13 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             ++report.frames_by_host;
             auto& flow = flows.get(key_of(p, true));
             flow.recorded_frames.push_back(summarize(rec->frame, p, idx, to_us(t), flow, flow.recorded));
+            if (opts.deterministic && sink.emitted() < report.frames_by_host) {
+                // The recorded stack sent a frame here that the replayed one has not: a timer
+                // its runtime woke at this instant (the app then acted at the same instant).
+                stack_next = st.poll(t);
+                services.on_timer(t);
+                serve_det(t);
+            }
             continue;
         }
         const bool for_host = p.dst_mac == host_mac || p.dst_mac.is_broadcast() ||
@@ -969,7 +995,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
         buf.assign(rec->frame.begin(), rec->frame.end());
         if (p.kind == flow_kind::arp) arp_peers.insert(p.arp_sip);
         const auto primed = primed_peers.find(p.src_ip);
-        if (p.ipv4 && p.dst_ip == h && !arp_peers.contains(p.src_ip) &&
+        if (!opts.deterministic && p.ipv4 && p.dst_ip == h && !arp_peers.contains(p.src_ip) &&
             (primed == primed_peers.end() || t - primed->second >= cfg.arp_entry_lifetime / 2)) {
             // The recorded host knew this peer's MAC before the capture began (or from a
             // static entry): teach the stack with an unsolicited ARP reply addressed to it,
@@ -994,7 +1020,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             primed_peers[p.src_ip] = t;
         }
         if (p.kind == flow_kind::ndp) nd_peers.insert(p.src);
-        if (p.ipv6 && is_host6(p.dst) && p.kind != flow_kind::ndp && !nd_peers.contains(p.src) &&
+        if (!opts.deterministic && p.ipv6 && is_host6(p.dst) && p.kind != flow_kind::ndp && !nd_peers.contains(p.src) &&
             !p.src.is_unspecified() && !primed6.contains(p.src)) {
             // As for ARP above: the recorded host knew this neighbor already. An unsolicited NA
             // would be dropped (RFC 4861 §7.2.5: no entry to update), so the stack is taught
@@ -1049,9 +1075,16 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             fix_l4_checksum(mutable_bytes{buf}, p);
         }
         st.receive(bytes{buf}, t);
-        settle(t);
+        if (opts.deterministic) serve_det(t);
+        else settle(t);
     }
-    advance_to(instant_from_us(std::chrono::duration_cast<std::chrono::microseconds>(fp.last - fp.first).count()) +
+    if (opts.deterministic) {
+        // After the capture, timers run at their deadlines again (as in the normal mode).
+        stack_next = st.poll(now);
+        settle(now);
+        records_drive_clock = false;
+    }
+    advance_to(instant_from_us(std::chrono::duration_cast<std::chrono::microseconds>(fp.last - origin).count()) +
                opts.tail);
     if (out) out->flush();
 

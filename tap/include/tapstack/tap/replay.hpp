@@ -9,6 +9,9 @@
 // blocks and TSecr from the recorded host's space into tapstack's before feeding a segment
 // (the TCP checksum is recomputed); the comparison then looks at both sides' sequence and
 // timestamp values relative to their own ISN / first TSval, so captures from any host replay.
+//
+// Deterministic mode (replay_options::deterministic): a capture tapstack wrote of itself
+// (echo-server --pcap --seed N --deterministic) replays byte for byte, timestamps included.
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -91,6 +94,21 @@ struct replay_options {
     std::optional<duration> idle_close;
     /// Translate the peer's ACK/SACK/TSecr into tapstack's space (off: fed unchanged).
     bool translate = true;
+    /// For a capture tapstack itself wrote as the host (`echo-server --pcap F --seed N
+    /// --deterministic`; replay with the same seed): its timestamps are the recording stack's
+    /// own instants and its frames both directions, seen by the stack. The replayed stack runs
+    /// with stack_config::deterministic (its clock moves only at frames and due timers, socket
+    /// calls act at that instant), the virtual clock is set to the recorded instants themselves
+    /// (not t=0 at the first record), and timers fire only at the recorded instants of the
+    /// host's own frames, when the stack has not yet sent as many frames as the host had: a
+    /// timer fires when the recorded runtime's clock woke it, not at its nominal deadline. No
+    /// neighbor priming (the recorded stack learned everything from the capture). Then the
+    /// emitted frames, and with out_path their timestamps, equal the recorded host frames.
+    /// A capture stamped with wall-clock time (after 1970-01-02) is refused as bad input.
+    /// What the capture cannot show stays a limit (the frames are then equivalent, not
+    /// necessarily identical): an app acting on its own timer, a timer expiry that sent
+    /// nothing, several frames the runtime read in one wake-up before the app ran.
+    bool deterministic = false;
     replay_tolerance tolerance;
     /// At most this many differences are kept per flow in the report (all are counted).
     std::size_t max_details_per_flow = 8;
