@@ -6,12 +6,17 @@
 #   4. over the TAP, in the same interleaved rounds as the anchors of ../shared/bench-anchors
 #      (kernel over veth, the null TAP stack, lwIP): echo-server is the "newstack" target.
 # Results land in bench/results/<date>/ (raw JSON lines and summaries); bench/RESULTS.md quotes them.
-# TAPSTACK_BENCH_SKIP="anchors callgrind" skips parts.
+# TAPSTACK_BENCH_SKIP="anchors callgrind memory replay" skips parts.
+# TAPSTACK_BENCH_OFFLOAD=on|off passes `--offload on|off` to echo-server (default: its own, on).
+# TAPSTACK_BENCH_OUT=DIR writes results there instead of bench/results/<date>.
+# TAPSTACK_BENCH_BUILD=DIR builds (Release) and runs from DIR instead of the release preset.
+# TARGETS="kernel-veth tap-null-offload" (run-anchors.sh's own knob) limits the anchors measured.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 rounds=${1:-5}
 skip=" ${TAPSTACK_BENCH_SKIP:-} "
-out=$root/bench/results/$(date -u +%Y-%m-%d)
+out=${TAPSTACK_BENCH_OUT:-$root/bench/results/$(date -u +%Y-%m-%d)}
+offload_flag=${TAPSTACK_BENCH_OFFLOAD:+ --offload $TAPSTACK_BENCH_OFFLOAD}
 mkdir -p "$out"
 
 source "$root/scripts/deps.sh"
@@ -26,17 +31,27 @@ if ((${#missing[@]})); then
 fi
 
 cd "$root"
-cmake --preset release >/dev/null &&
-    cmake --build --preset release -j"${TAPSTACK_JOBS:-2}" --target echo-server memory_bench replay_bench || exit 1
-bin=$root/build/release/bin
+if [[ -n "${TAPSTACK_BENCH_BUILD:-}" ]]; then
+    cmake -S "$root" -B "$TAPSTACK_BENCH_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+        cmake --build "$TAPSTACK_BENCH_BUILD" -j"${TAPSTACK_JOBS:-2}" --target echo-server memory_bench replay_bench || exit 1
+    bin=$TAPSTACK_BENCH_BUILD/bin
+else
+    cmake --preset release >/dev/null &&
+        cmake --build --preset release -j"${TAPSTACK_JOBS:-2}" --target echo-server memory_bench replay_bench || exit 1
+    bin=$root/build/release/bin
+fi
 
-echo "== in-memory (two stacks, one thread, no system calls)"
-timeout 600 "$bin/memory_bench" all --json | tee "$out/memory.jsonl"
+if [[ "$skip" != *" memory "* ]]; then
+    echo "== in-memory (two stacks, one thread, no system calls)"
+    timeout 600 "$bin/memory_bench" all --json | tee "$out/memory.jsonl"
+fi
 
 if [[ "$skip" != *" callgrind "* ]]; then
     echo "== instructions per segment (callgrind, bulk 16 MiB)"
     log=$(mktemp)
-    timeout 600 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin/memory_bench" bulk 16 --json >"$log" 2>&1
+    # --collect-atstart=no: memory_bench toggles collection around the transfer only, so the
+    # figure is the steady-state cost of a segment (set-up and the link's queues excluded).
+    timeout 600 valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=/dev/null "$bin/memory_bench" bulk 16 --json >"$log" 2>&1
     ir=$(grep -oE 'Collected : [0-9]+' "$log" | grep -oE '[0-9]+' | head -1)
     [[ -z "$ir" ]] && ir=$(grep -E 'I +refs:' "$log" | tr -d ',' | grep -oE '[0-9]+$')
     segs=$(grep -oE '"segments":[0-9]+' "$log" | head -1 | cut -d: -f2)
@@ -49,8 +64,10 @@ if [[ "$skip" != *" callgrind "* ]]; then
     rm -f "$log"
 fi
 
-echo "== pcap replay (1,000,000 frames)"
-timeout 300 "$bin/replay_bench" 1000000 | tee "$out/replay.txt"
+if [[ "$skip" != *" replay "* ]]; then
+    echo "== pcap replay (1,000,000 frames)"
+    timeout 300 "$bin/replay_bench" 1000000 | tee "$out/replay.txt"
+fi
 
 if [[ "$skip" != *" anchors "* ]]; then
     kit=$root/../shared/bench-anchors
@@ -60,7 +77,7 @@ if [[ "$skip" != *" anchors "* ]]; then
         echo "== over the TAP, $rounds interleaved rounds with the anchors"
         work=$root/build/bench-anchors
         rm -rf "$work" && mkdir -p "$work" && cp "$kit"/*.c "$kit"/*.sh "$work"/
-        NEWSTACK_CMD="$bin/echo-server --tap {TAP} --ip 10.77.0.2/24 --port 7 --discard-port 9 --chargen-port 19" \
+        NEWSTACK_CMD="$bin/echo-server --tap {TAP} --ip 10.77.0.2/24 --port 7 --discard-port 9 --chargen-port 19$offload_flag" \
             timeout 1500 bash "$work/run-anchors.sh" "$rounds" "$out/anchors"
     fi
 fi
