@@ -8,21 +8,14 @@
 set -uo pipefail
 bin=${1:?usage: test_echo_client.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/echo-client" ]] || { echo "FAIL: no $bin/echo-client"; exit 1; }
+e2e_setup echo-client echo-client
 for tool in socat tcpdump tshark; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool not installed (scripts/deps.sh installs it)"; exit 1; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e.XXXXXX")
 ns=$(netns_name eclient)
-netns_trap
-trap 'netns_cleanup; [[ -n "${KEEP_WORK:-}" ]] || rm -rf "$work"' EXIT
 
 net=10.99.31
 host_ip=$net.1
@@ -33,17 +26,6 @@ stack_ip=$net.2
 # §3), accepted by every receiver, and flagged by Wireshark. Our own frames get no exception.
 bad_segments="tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment || _ws.malformed || \
 (tcp.checksum.status==0 && !(ip.src!=$stack_ip && tcp.checksum==0xffff))"
-failures=0
-check() {  # check NAME CMD...: runs CMD, prints ok/FAIL
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 # The kernel side gets its address from netns_create, so every echo-client run just attaches.
 netns_create "$ns" tap0 "$host_ip/24" || { echo "FAIL: cannot create namespace $ns"; exit 1; }
@@ -173,8 +155,4 @@ udp() {
 }
 check "echo-client --udp: 5 x 4000 B through a kernel UDP echo socket" udp
 
-if ((failures > 0)); then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+e2e_finish

@@ -8,33 +8,20 @@
 set -uo pipefail
 bin=${1:?usage: test_flood_syn.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/echo-server" ]] || { echo "FAIL: no $bin/echo-server"; exit 1; }
+e2e_setup flood echo-server
 
 syns=${TAPSTACK_FLOOD_SYNS:-20000}
 rss_bound_mb=${TAPSTACK_FLOOD_RSS_MB:-64}
 # Sanitizer builds carry shadow memory and quarantine: the bound is for the real thing.
 if [[ "$bin" == */asan/* ]]; then rss_bound_mb=$((rss_bound_mb * 8)); fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-flood.XXXXXX")
 ns=$(netns_name flood)
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
 
 net=10.201.1
 stack_ip=$net.2
 stack_mac=02:54:41:50:00:01
-failures=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then echo "ok   - $name"; else echo "FAIL - $name"; failures=$((failures + 1)); fi
-}
 
 netns_create "$ns" tap0 || { echo "FAIL: cannot create namespace $ns"; exit 1; }
 ip -n "$ns" link set tap0 txqueuelen 20000  # the kernel's TAP queue must not be the bottleneck
@@ -96,10 +83,8 @@ check "the listener is in the table" grep -qE '^LISTEN .*:7 ' "$work/server.log"
 
 netns_stop "$server" TERM
 check "echo-server exits 0 on SIGTERM" test $? -eq 0
-if ((failures > 0)); then
+show_logs() {
     echo "--- echo-server log (tail)"
     tail -80 "$work/server.log"
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+}
+e2e_finish show_logs

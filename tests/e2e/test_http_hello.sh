@@ -5,33 +5,15 @@
 set -uo pipefail
 bin=${1:?usage: test_http_hello.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/http-hello" ]] || { echo "FAIL: no $bin/http-hello"; exit 1; }
+e2e_setup http-hello http-hello
 command -v curl >/dev/null || { echo "FAIL: curl not installed"; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e.XXXXXX")
 ns=$(netns_name http)
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
 
 net=10.99.41
 stack_ip=$net.2
-failures=0
-check() {  # check NAME CMD...: runs CMD, prints ok/FAIL
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 usage_errors() {
     local out status
@@ -120,10 +102,8 @@ else
     failures=$((failures + 1))
 fi
 
-if ((failures > 0)); then
+show_logs() {
     echo "--- http-hello log"
     cat "$work/server.log"
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+}
+e2e_finish show_logs

@@ -7,35 +7,17 @@
 set -uo pipefail
 bin=${1:?usage: test_ipv6.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-for b in echo-server echo-client http-hello; do [[ -x "$bin/$b" ]] || { echo "FAIL: no $bin/$b"; exit 1; }; done
+e2e_setup ipv6 echo-server echo-client http-hello
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e6.XXXXXX")
 ns=$(netns_name v6)
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
 
 net=10.99.16
 prefix=fd00:99:16
 stack6=$prefix::2
 host6=$prefix::1
 stack_ll=fe80::54:41ff:fe50:1   # from the default MAC 02:54:41:50:00:01 (modified EUI-64)
-failures=0
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 netns_create "$ns" tap0 || { echo "FAIL: cannot create namespace $ns"; exit 1; }
 # The kernel's own DAD would keep its address tentative for a second or two; not under test.
@@ -160,10 +142,8 @@ else
     failures=$((failures + 1))
 fi
 
-if ((failures > 0)); then
+show_logs() {
     echo "--- echo-server log"; cat "$work/server.log"
     echo "--- echo-client log"; cat "$work/client.log"
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+}
+e2e_finish show_logs

@@ -15,31 +15,12 @@
 set -uo pipefail
 bin=${1:?usage: test_offload.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/echo-server" ]] || { echo "FAIL: no $bin/echo-server"; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e.XXXXXX")
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
+e2e_setup offload echo-server
 
 net=10.99.27
 stack_ip=$net.2
-failures=0
-check() {  # check NAME CMD...: runs CMD, prints ok/FAIL
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 usage() {
     local out status
@@ -225,8 +206,4 @@ same_bytes() {
 }
 check "offload on and off: byte-identical echo and chargen streams (same sha256)" same_bytes
 
-if ((failures > 0)); then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+e2e_finish

@@ -6,33 +6,15 @@
 set -uo pipefail
 bin=${1:?usage: test_tcp_concurrent.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/echo-server" ]] || { echo "FAIL: no $bin/echo-server"; exit 1; }
+e2e_setup tcp-concurrent echo-server
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e.XXXXXX")
 ns=$(netns_name tcpconc)
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
 
 net=10.99.51
 stack_ip=$net.2
 clients=${TAPSTACK_CONCURRENT_CLIENTS:-1000}
-failures=0
-check() {  # check NAME CMD...: runs CMD, prints ok/FAIL
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 netns_create "$ns" tap0 || { echo "FAIL: cannot create namespace $ns"; exit 1; }
 netns_spawn "$ns" "$work/server.log" "$bin/echo-server" --tap tap0 --ip "$stack_ip/24" \
@@ -96,10 +78,8 @@ check "echo-server exits 0 on SIGTERM" test "$status" -eq 0
 opened=$(grep -oE '[0-9]+ passive connection openings' "$work/server.log" | tail -1 | cut -d' ' -f1)
 check "the stack counted at least $((clients + 1)) passive opens (saw ${opened:-none})" test "${opened:-0}" -ge $((clients + 1))
 
-if ((failures > 0)); then
+show_logs() {
     echo "--- echo-server log"
     tail -40 "$work/server.log"
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+}
+e2e_finish show_logs

@@ -8,18 +8,11 @@
 set -uo pipefail
 bin=${1:?usage: test_tcp_echo.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/echo-server" ]] || { echo "FAIL: no $bin/echo-server"; exit 1; }
+e2e_setup tcp-echo echo-server
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e.XXXXXX")
 ns=$(netns_name tcpecho)
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
 
 net=10.99.21
 stack_ip=$net.2
@@ -29,17 +22,6 @@ stack_ip=$net.2
 # §3), accepted by every receiver, and flagged by Wireshark. Our own frames get no exception.
 bad_segments="tcp.analysis.ack_lost_segment || tcp.analysis.lost_segment || _ws.malformed || \
 (tcp.checksum.status==0 && !(ip.src!=$stack_ip && tcp.checksum==0xffff))"
-failures=0
-check() {  # check NAME CMD...: runs CMD, prints ok/FAIL
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 usage_errors() {
     local out status
@@ -250,10 +232,8 @@ else
     failures=$((failures + 1))
 fi
 
-if ((failures > 0)); then
+show_logs() {
     echo "--- echo-server log"
     tail -60 "$work/server.log"
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+}
+e2e_finish show_logs

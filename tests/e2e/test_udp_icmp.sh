@@ -6,32 +6,14 @@
 set -uo pipefail
 bin=${1:?usage: test_udp_icmp.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-source "$here/../../scripts/netns.sh"
+source "$here/lib.sh"
 
-if ! netns_available; then
-    echo "FAIL: needs root, iproute2 and /dev/net/tun to make a namespace with a TAP device"
-    exit 1
-fi
-[[ -x "$bin/echo-server" ]] || { echo "FAIL: no $bin/echo-server"; exit 1; }
+e2e_setup udp-icmp echo-server
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/tapstack-e2e.XXXXXX")
 ns=$(netns_name udp)
-netns_trap
-trap 'netns_cleanup; rm -rf "$work"' EXIT
 
 net=10.99.11
 stack_ip=$net.2
-failures=0
-check() {  # check NAME CMD...: runs CMD, prints ok/FAIL
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok   - $name"
-    else
-        echo "FAIL - $name"
-        failures=$((failures + 1))
-    fi
-}
 
 netns_create "$ns" tap0 || { echo "FAIL: cannot create namespace $ns"; exit 1; }
 # --host-ip makes echo-server configure the kernel side itself (SIOCSIFADDR & co.).
@@ -157,10 +139,8 @@ else
     failures=$((failures + 1))
 fi
 
-if ((failures > 0)); then
+show_logs() {
     echo "--- echo-server log"
     cat "$work/server.log"
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+}
+e2e_finish show_logs
