@@ -134,6 +134,19 @@ TEST(Checksum, RandomizedAgainstNaiveReference) {
     }
 }
 
+TEST(Checksum, SuperFrameOfAllOnesAndNearlyAllOnesMatchesNaiveReference) {
+    // The largest sums the parallel accumulators ever hold: a 64 KiB TSO super-segment of 0xff
+    // bytes (every word 0xffff), and of 0xff/0xfe (every addition carries).
+    for (const std::byte low : {std::byte{0xff}, std::byte{0xfe}}) {
+        std::vector<std::byte> data(65535);
+        for (std::size_t i = 0; i < data.size(); ++i) data[i] = (i & 1) ? low : std::byte{0xff};
+        for (const std::size_t skip : {0u, 1u, 3u}) {
+            const bytes b = bytes{data}.subspan(skip);
+            EXPECT_EQ(internet_checksum(b), naive_checksum(b)) << "skip " << skip;
+        }
+    }
+}
+
 TEST(Checksum, RandomizedPiecesAgainstNaiveReference) {
     std::mt19937 rng{99};
     for (int round = 0; round < 500; ++round) {
