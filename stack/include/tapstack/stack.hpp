@@ -186,6 +186,11 @@ public:
     void tcp_abort(socket_handle h, instant now);
     errc tcp_set_no_delay(socket_handle h, bool on);
     errc tcp_set_keep_alive(socket_handle h, bool on, instant now);
+    /// RFC 9293 MUST-21 (§3.8.3 R2, RFC 5482 user timeout; Linux's TCP_USER_TIMEOUT): once
+    /// sent data has gone unacknowledged this long the connection fails with timed_out, in
+    /// place of the stack-wide tcp.max_retries. Zero restores the default. Needs a connection
+    /// (after tcp_connect or tcp_accept), else not_connected; negative is invalid_argument.
+    errc tcp_set_user_timeout(socket_handle h, duration timeout, instant now);
     /// The error that ended the connection, if any (success otherwise).
     errc tcp_error(socket_handle h) const noexcept;
     result<tcp_socket_info> tcp_info(socket_handle h) const;

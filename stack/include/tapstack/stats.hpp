@@ -26,6 +26,7 @@ struct arp_stats {
     std::uint64_t resolution_failures = 0;   // gave up after the retries
     std::uint64_t pending_drops = 0;         // queue for an unresolved address was full
     std::uint64_t cache_full_drops = 0;
+    std::uint64_t revalidations = 0;         // entries re-asked on negative advice (TCP R1)
 };
 
 struct ip_stats {
@@ -97,6 +98,7 @@ struct icmpv6_stats {
     std::uint64_t nd_resolution_failures = 0;
     std::uint64_t nd_pending_drops = 0;
     std::uint64_t nd_cache_full_drops = 0;
+    std::uint64_t nd_revalidations = 0;      // neighbors sent to PROBE on negative advice (TCP R1)
     std::uint64_t dad_conflicts = 0;
 };
 

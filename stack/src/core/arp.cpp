@@ -125,6 +125,34 @@ void stack::impl::arp_poll(instant t) {
     }
 }
 
+void stack::impl::arp_negative_advice(ip::address_v4 dst, instant t) {
+    // The next hop, as finish_ipv4 picks it.
+    ip::address_v4 next_hop = dst;
+    if (!cfg.ipv4.contains(dst)) {
+        if (!cfg.gateway) return;
+        next_hop = *cfg.gateway;
+    }
+    arp_entry* e = arp_lookup(next_hop);
+    if (!e || !e->resolved) return;  // unknown, or a resolution is already under way
+    // RFC 1122 2.3.2.1: "Higher-Layer Advice" invalidates the entry, and "Unicast Poll" asks the
+    // host point to point. Instead of forgetting the MAC at once (traffic would stall for a
+    // round of broadcasts, and the advice may be about a congested path, not a moved host) the
+    // entry keeps being used while a unicast request goes out, and its lifetime is cut to the
+    // time a resolution would take. A reply refreshes it (arp_learn); silence lets it expire,
+    // and the next packet broadcasts as for any expired entry.
+    const auto tries = std::max<std::uint8_t>(cfg.arp_max_retries, 1);
+    const instant deadline = t + cfg.arp_retry_interval * tries;
+    if (e->expires_at <= deadline) return;  // already revalidating (several connections advise)
+    e->expires_at = deadline;
+    ++stats.arp.revalidations;
+    std::array<std::byte, 60> frame{};
+    wire::ethernet_header{e->mac, cfg.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}.encode(frame);
+    wire::arp_packet{wire::arp_operation::request, cfg.mac, cfg.ipv4.addr, link::mac_address{}, next_hop}.encode(
+        mutable_bytes{frame}.subspan(wire::ethernet_header_size));
+    ++stats.arp.out_requests;
+    emit(frame, t);
+}
+
 std::optional<instant> stack::impl::arp_deadline() const {
     std::optional<instant> next;
     if (arp_unresolved == 0) return next;

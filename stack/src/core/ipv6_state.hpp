@@ -124,6 +124,9 @@ void on_ndp(stack::impl& s, const wire::ipv6_view& ip, const wire::icmpv6_view& 
 neighbor_entry* nd_lookup(stack::impl& s, const ip::address_v6& a);
 void nd_send_solicitation(stack::impl& s, const ip::address_v6& target, const ip::address_v6* unicast_to, instant t);
 void nd_poll(stack::impl& s, instant t);
+/// Upper-layer negative advice (TCP's R1, RFC 9293 MUST-20): the next hop towards `dst` goes to
+/// PROBE (RFC 4861 §7.3.3): unicast solicitations while the entry stays in use.
+void nd_negative_advice(stack::impl& s, const ip::address_v6& dst, instant t);
 std::optional<instant> nd_deadline(const stack::impl& s);
 void dad_start(stack::impl& s, instant t);
 

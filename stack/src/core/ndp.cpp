@@ -366,6 +366,28 @@ void nd_poll(stack::impl& s, instant t) {
     }
 }
 
+void nd_negative_advice(stack::impl& s, const ip::address_v6& dst, instant t) {
+    // The next hop, as finish_ipv6 picks it.
+    ip::address_v6 next_hop = dst;
+    const bool on_link = dst.is_link_local() || (s.v6.global && s.v6.global->prefix_length > 0 &&
+                                                 ip::interface_address_v6{s.v6.global->addr, s.v6.global->prefix_length}
+                                                     .contains(dst));
+    if (!on_link) {
+        if (!s.v6.default_router) return;
+        next_hop = *s.v6.default_router;
+    }
+    neighbor_entry* e = nd_lookup(s, next_hop);
+    if (!e || e->state == nd_state::incomplete || e->state == nd_state::probe) return;  // already asking
+    // RFC 4861 §7.3.1 lets upper layers confirm reachability; their doubt (RFC 1122 2.3.2.1
+    // higher-layer advice) moves the entry to PROBE: it stays in use while unicast solicitations
+    // (MAX_UNICAST_SOLICIT, RetransTimer apart, nd_poll) ask, and is deleted if none is answered.
+    e->state = nd_state::probe;
+    e->probes = 1;
+    e->timer_at = t + s.v6.retrans_timer;
+    ++s.stats.icmp6.nd_revalidations;
+    nd_send_solicitation(s, e->address, &e->address, t);
+}
+
 std::optional<instant> nd_deadline(const stack::impl& s) {
     std::optional<instant> next;
     const auto merge = [&](instant d) {

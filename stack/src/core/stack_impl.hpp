@@ -197,6 +197,9 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     void arp_learn(ip::address_v4 a, const link::mac_address& mac, instant t, bool create);
     void arp_send_request(ip::address_v4 target, instant t);
     void arp_poll(instant t);
+    /// RFC 1122 2.3.2.1 higher-layer advice (TCP's R1, RFC 9293 MUST-20): revalidate the next
+    /// hop towards `dst` with a unicast request while its entry stays in use.
+    void arp_negative_advice(ip::address_v4 dst, instant t);
     std::optional<instant> arp_deadline() const;
 
     // --- IPv4 output (ipv4_output.cpp) ---

@@ -47,6 +47,7 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("resolutions given up", s.arp.resolution_failures);
     t.row("packets dropped waiting for resolution", s.arp.pending_drops);
     t.row("packets dropped: cache full", s.arp.cache_full_drops);
+    t.row("entries revalidated on negative advice", s.arp.revalidations);
     t.section("Ip");
     t.row("total packets received", s.ip.in_receives);
     t.row("with invalid headers", s.ip.in_hdr_errors);
@@ -80,6 +81,8 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("resets received", s.tcp.in_rsts);
     t.row("fast retransmits", s.tcp.fast_retransmits);
     t.row("retransmission timeouts", s.tcp.timeouts);
+    t.row("negative advice given to IP (R1 reached)", s.tcp.negative_advice);
+    t.row("connections timed out by their user timeout", s.tcp.user_timeouts);
     t.row("out-of-order segments queued", s.tcp.out_of_order_segs);
     t.row("out-of-order segments dropped (bound)", s.tcp.out_of_order_drops);
     t.row("duplicate segments", s.tcp.duplicate_segs);
@@ -152,6 +155,7 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("neighbor resolutions given up", s.icmp6.nd_resolution_failures);
     t.row("packets dropped waiting for resolution", s.icmp6.nd_pending_drops);
     t.row("packets dropped: neighbor cache full", s.icmp6.nd_cache_full_drops);
+    t.row("neighbors revalidated on negative advice", s.icmp6.nd_revalidations);
     t.row("duplicate addresses detected", s.icmp6.dad_conflicts);
     return out;
 }

@@ -229,6 +229,12 @@ void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
     }
     if (events & ev::readable) notify(s->slot, socket_event::readable);
     if (events & ev::writable) notify(s->slot, socket_event::writable);
+    if (events & ev::retransmit_trouble) {
+        // RFC 9293 MUST-20 / RFC 1122 4.2.3.5: R1 reached, negative advice to IP.
+        const ip::address& remote = c.tuple().remote.address;
+        if (remote.is_v6()) nd_negative_advice(*this, remote.to_v6(), now);
+        else arp_negative_advice(remote.to_v4(), now);
+    }
     if (events & ev::closed) {
         if (s->parent) {
             if (s->accept_hook.is_linked()) s->parent->accept_queue.erase(s->parent->accept_queue.iterator_to(*s));
@@ -552,6 +558,18 @@ errc stack::tcp_set_keep_alive(socket_handle h, bool on, instant now) {
     if (!s->conn) return errc::not_connected;
     s->conn->set_keep_alive(on, now);
     impl_->touch(*s);
+    return errc::success;
+}
+
+errc stack::tcp_set_user_timeout(socket_handle h, duration timeout, instant now) {
+    call_scope scope{*impl_};
+    now = impl_->call_instant(now);
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (!s->conn) return errc::not_connected;
+    if (timeout < duration{}) return errc::invalid_argument;
+    s->conn->set_user_timeout(timeout);
+    impl_->touch(*s);  // the retransmission timer may now be due earlier
     return errc::success;
 }
 

@@ -131,6 +131,13 @@ struct connection::impl {
     std::uint32_t keepalive_sent = 0;
     bool keepalive_on = false;
     bool nodelay = false;
+    // RFC 9293 MUST-21: per-connection R2 as a user timeout (RFC 5482); zero: cfg.max_retries.
+    // rto_base is when the current stretch without an advancing ACK began (data sent with
+    // nothing outstanding, or the last ACK that moved SND.UNA).
+    duration user_timeout{};
+    instant rto_base{};
+    // RFC 9293 MUST-11: SYN-RECEIVED reached from LISTEN (passive) or from SYN-SENT (active).
+    bool passive = false;
 
     // --- RFC 5961 §7 challenge ACK throttle ---
     instant challenge_window{};
@@ -179,6 +186,8 @@ struct connection::impl {
         rtt.reset(cfg.initial_rto);
         rto_at = dack_at = persist_at = keepalive_at = time_wait_at = std::nullopt;
         retries = 0;
+        rto_base = now;
+        passive = false;
         persist_interval = duration{};
         keepalive_sent = 0;
         challenge_window = now;
@@ -470,6 +479,7 @@ struct connection::impl {
             if (seq + len == data_end()) s.flags.psh = true;
         }
         const seq_number end = seq + len + (fin ? 1u : 0u);
+        const bool nothing_outstanding = snd_una == snd_max;
         if (seq < snd_max) {
             ++stats.retrans_segs;
             if (rtt_timing && seq < rtt_seq) rtt_timing = false;  // Karn
@@ -481,7 +491,10 @@ struct connection::impl {
         snd_max = seq_max(snd_max, end);
         note_ack_sent(s);
         emit(s);
-        if (!rto_at) rto_at = now + rtt.rto();
+        // Nothing was outstanding: a stretch of waiting for an ACK begins (a retransmission from
+        // on_rto finds the timer stopped too, but continues the stretch).
+        if (nothing_outstanding) rto_base = now;
+        if (!rto_at) rto_at = clamp_to_user_timeout(now + rtt.rto());
         last_sent_len = len + (fin ? 1u : 0u);
     }
     std::uint32_t last_sent_len = 0;
@@ -784,7 +797,8 @@ struct connection::impl {
             dupacks = 0;
             // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
             rto_at.reset();
-            if (snd_una < snd_max) rto_at = now + rtt.rto();
+            rto_base = now;  // progress: the user timeout (MUST-21) counts from here
+            if (snd_una < snd_max) rto_at = clamp_to_user_timeout(now + rtt.rto());
 
             if (in_recovery) {
                 if (seg.ack >= recover) {  // RFC 6582 §3.2 step 4: full acknowledgment
@@ -820,7 +834,7 @@ struct connection::impl {
                 rtt_timing = false;
                 retransmit_from(snd_una, now);
                 high_rxt = snd_una + last_sent_len;
-                rto_at = now + rtt.rto();
+                rto_at = clamp_to_user_timeout(now + rtt.rto());
             }
         }
         // Window update (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ, or equal and SND.WL2 =< SEG.ACK).
@@ -961,7 +975,14 @@ struct connection::impl {
             }
             ++stats.in_rsts;
             switch (st) {
-            case state::syn_received: ++stats.attempt_fails; fail(error::connection_reset, now); break;
+            case state::syn_received:
+                // RFC 9293 §3.10.7.4 second check (MUST-11): after a passive open the connection
+                // would go back to LISTEN -- the socket layer discards the child and the listener
+                // keeps listening; after an active open (a simultaneous open) "the connection was
+                // refused; signal the user".
+                ++stats.attempt_fails;
+                fail(passive ? error::connection_reset : error::connection_refused, now);
+                break;
             case state::closing:
             case state::last_ack:
             case state::time_wait: enter(state::closed, now); break;
@@ -1060,10 +1081,16 @@ struct connection::impl {
             ++stats.retrans_segs;
             rtt.backoff(cfg.max_rto);
             send_syn(now);
+            // Negative advice for an active open only: a SYN-RECEIVED child may answer a spoofed
+            // SYN, and the next hop is no less reachable for it.
+            if (st == state::syn_sent) note_r1();
             return;
         }
         if (!can_send_data() || snd_una == snd_max) return;
-        if (retries >= cfg.max_retries) {
+        // R2 (RFC 9293 §3.8.3, MUST-20/21): the per-connection user timeout when set, else the
+        // stack-wide retransmission count.
+        if (user_timeout > duration{} ? now - rto_base >= user_timeout : retries >= cfg.max_retries) {
+            if (user_timeout > duration{}) ++stats.user_timeouts;
             fail(error::timed_out, now);
             return;
         }
@@ -1080,7 +1107,24 @@ struct connection::impl {
         snd_nxt = snd_una;
         retransmit_from(snd_una, now);
         snd_nxt = snd_una + last_sent_len;
-        rto_at = now + rtt.rto();
+        rto_at = clamp_to_user_timeout(now + rtt.rto());
+        note_r1();
+    }
+
+    /// RFC 9293 MUST-20 / RFC 1122 4.2.3.5: when the same segment has been retransmitted R1
+    /// times, tell IP (once per stretch: `retries` restarts when an ACK makes progress). The
+    /// event goes out after the retransmission itself, when the caller flushes events.
+    void note_r1() {
+        if (cfg.r1_retries == 0 || retries != cfg.r1_retries) return;
+        ++stats.negative_advice;
+        events |= ev::retransmit_trouble;
+    }
+
+    /// Like Linux's tcp_clamp_rto_to_user_timeout: never sleep past the user timeout, so the
+    /// connection fails when it is due, not at the next backed-off RTO (up to max_rto later).
+    instant clamp_to_user_timeout(instant at) const noexcept {
+        if (user_timeout <= duration{}) return at;
+        return std::min(at, rto_base + user_timeout);
     }
 
     void on_persist(instant now) {
@@ -1140,6 +1184,7 @@ void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segme
     auto& m = *impl_;
     m.reset_for_open(tuple, iss, ts_offset, now);
     ++m.stats.passive_opens;
+    m.passive = true;
     m.irs = syn.seq;
     m.rcv_nxt = syn.seq + 1;
     m.rcv_adv = m.rcv_nxt;
@@ -1321,6 +1366,18 @@ void connection::lower_mss(std::uint16_t mss) noexcept {
     const std::uint32_t effective = m.ts_ok ? std::max<std::uint32_t>(mss, 76) - 12 : mss;
     m.smss = static_cast<std::uint16_t>(std::min<std::uint32_t>(m.smss, effective));
 }
+
+void connection::set_user_timeout(duration timeout) noexcept {
+    auto& m = *impl_;
+    m.user_timeout = timeout > duration{} ? timeout : duration{};
+    // A running timer keeps its expiry, now clamped (a longer timeout takes effect at the next
+    // retransmission; on_rto checks the deadline itself).
+    if (m.rto_at && synchronized(m.st)) m.rto_at = m.clamp_to_user_timeout(*m.rto_at);
+}
+
+duration connection::user_timeout() const noexcept { return impl_->user_timeout; }
+
+bool connection::passive_open() const noexcept { return impl_->passive; }
 
 void connection::set_keep_alive(bool on, instant now) noexcept {
     auto& m = *impl_;

@@ -25,6 +25,10 @@ struct config {
     duration min_rto = 200ms;    // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
     duration max_rto = 60s;      // RFC 6298 §2.5
     std::uint8_t max_retries = 12;      // data retransmissions before timed_out (RFC 1122 R2)
+    /// RFC 1122 4.2.3.5 R1 (RFC 9293 MUST-20, SHLD-10: "at least 3 retransmissions"): after
+    /// this many retransmissions of one segment the connection gives the IP layer negative
+    /// advice (connection_observer::retransmit_trouble). 0 never does.
+    std::uint8_t r1_retries = 3;
     // RFC 9293 MUST-23 (RFC 1122 4.2.3.5): keep trying to open for at least 3 minutes:
     // 1+2+4+8+16+32+60 s of backed-off RTOs, then one more max_rto, is 183 s.
     std::uint8_t max_syn_retries = 7;   // SYN retransmissions before timed_out

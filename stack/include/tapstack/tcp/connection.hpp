@@ -55,6 +55,10 @@ public:
         readable = 2,      // new data, or FIN (eof), or an error
         writable = 4,      // send buffer space opened
         closed = 8,        // reached CLOSED (orderly, reset or timed out): may be freed once released
+        /// R1 reached (RFC 9293 MUST-20, RFC 1122 4.2.3.5): the same segment went unacknowledged
+        /// through config.r1_retries retransmissions. Negative advice for the IP layer, which
+        /// should revalidate the next hop (RFC 1122 2.3.2.1); the connection carries on.
+        retransmit_trouble = 16,
     };
     virtual void on_connection_event(class connection& c, std::uint8_t events) = 0;
 protected:
@@ -108,6 +112,12 @@ public:
     // --- options ---
     void set_no_delay(bool on) noexcept;
     void set_keep_alive(bool on, instant now) noexcept;
+    /// The per-connection R2 (RFC 9293 MUST-21, §3.8.3; RFC 5482's user timeout): once data has
+    /// gone this long without the peer acknowledging anything, the connection fails with
+    /// timed_out. It replaces config.max_retries for data retransmissions; zero restores the
+    /// count. The handshake keeps config.max_syn_retries (MUST-23's three minutes).
+    void set_user_timeout(duration timeout) noexcept;
+    duration user_timeout() const noexcept;
     /// A path MTU report (ICMPv6 packet too big, RFC 8201 §5.2): `mss` is the largest segment
     /// payload the path takes; the send MSS only ever goes down. Later (re)transmissions use it.
     void lower_mss(std::uint16_t mss) noexcept;
@@ -115,6 +125,9 @@ public:
     // --- inspection ---
     state current_state() const noexcept;
     error last_error() const noexcept;
+    /// RFC 9293 MUST-11: whether the connection began with a passive open (a SYN that reached a
+    /// listener). It decides what an RST in SYN-RECEIVED reports.
+    bool passive_open() const noexcept;
     const ip::four_tuple& tuple() const noexcept;
     seq_number rcv_nxt() const noexcept;
     /// RFC 9293 §3.10.7.4 / RFC 6191: may a new SYN with this ISN replace us (we are in TIME-WAIT)?

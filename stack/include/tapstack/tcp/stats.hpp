@@ -49,6 +49,8 @@ struct tcp_stats {
     std::uint64_t buffer_memory_refusals = 0; // a ring not allocated: config.max_buffer_memory reached
     std::uint64_t buffer_memory_drops = 0;   // data segments dropped for that reason
     std::uint64_t fin_wait_2_timeouts = 0;
+    std::uint64_t negative_advice = 0;       // R1 reached: the IP layer was told (RFC 9293 MUST-20)
+    std::uint64_t user_timeouts = 0;         // connections failed by their per-connection R2 (MUST-21)
     std::uint64_t syn_backlog_evictions = 0; // half-open connections dropped to admit a SYN (random drop)   // orphaned FIN-WAIT-2 dropped (config.fin_wait_2_timeout)
 };
 
