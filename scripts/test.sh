@@ -80,7 +80,6 @@ if [[ "${TAPSTACK_ASAN:-1}" != 0 && "$preset" != asan ]]; then
     if cmake --preset asan >/dev/null && cmake --build --preset asan -j"$jobs"; then
         export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
         export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-        export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp}
         run_ctest unit -j"$jobs"
         run_ctest replay -j"$jobs"
         if [[ "${TAPSTACK_SKIP_E2E:-0}" != 1 ]]; then

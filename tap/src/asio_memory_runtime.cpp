@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <tapstack/ip/socket_impl.hpp>
 
 namespace tapstack::tap {
 
@@ -34,6 +35,11 @@ memory_runtime::memory_runtime(boost::asio::any_io_executor ex, const memory_run
 }
 
 memory_runtime::~memory_runtime() {
+    // Sockets over our stacks may outlive us: sessions kept by their own pending handlers until
+    // the io_context shuts down and destroys those. Destroyed then, they must not call into
+    // the stacks that die with us.
+    ip::detail::socket_service::context_destroyed(ex_, a_);
+    ip::detail::socket_service::context_destroyed(ex_, b_);
     alive_.reset();
     timer_.cancel();
 }

@@ -2,7 +2,10 @@
 #include <tapstack/ip/socket_impl.hpp>
 
 #include <algorithm>
+#include <utility>
 #include <boost/asio/error.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <tapstack/ip/error.hpp>
 
 namespace tapstack::ip::detail {
@@ -19,7 +22,92 @@ auto take_by_id(Queue& q, std::uint64_t id) -> std::optional<typename Queue::val
 }
 }  // namespace
 
+// ---------------------------------------------------------------- service
+
+boost::asio::execution_context::id socket_service::id;
+
+socket_service::socket_service(boost::asio::execution_context& owner) : boost::asio::execution_context::service{owner} {}
+
+socket_service::~socket_service() {
+    // Empty after shutdown(), which every execution_context runs before destroying services;
+    // unlinked anyway, so that a stray impl never reaches back into a deleted service.
+    std::lock_guard lock{mutex_};
+    while (!impls_.empty()) {
+        impls_.front().service_ = nullptr;
+        impls_.pop_front();
+    }
+}
+
+void socket_service::add(socket_impl_base& impl) {
+    std::lock_guard lock{mutex_};
+    if (shut_down_) {
+        // Made by a handler being destroyed at shutdown: there is no loop left to serve it.
+        impl.orphan();
+        return;
+    }
+    impls_.push_back(impl);
+    impl.service_ = this;
+}
+
+void socket_service::remove(socket_impl_base& impl) noexcept {
+    std::lock_guard lock{mutex_};
+    if (impl.service_hook_.is_linked()) impls_.erase(impls_.iterator_to(impl));
+    impl.service_ = nullptr;
+}
+
+void socket_service::shutdown() {
+    // Two passes, as Asio's services do: first take every impl off the list (and keep it alive
+    // for the second pass), then destroy the handlers with the lock released -- a destroyed
+    // handler may destroy sessions, sockets and so impls, which unregister here.
+    std::vector<std::shared_ptr<socket_impl_base>> live;
+    {
+        std::lock_guard lock{mutex_};
+        shut_down_ = true;
+        while (!impls_.empty()) {
+            socket_impl_base& impl = impls_.front();
+            impls_.pop_front();
+            impl.service_ = nullptr;
+            impl.orphan();
+            // Empty only while its last owner is inside its destructor (another thread's).
+            if (auto p = impl.weak_from_this().lock()) live.push_back(std::move(p));
+        }
+    }
+    for (auto& impl : live) impl->destroy_pending();
+    // The impls whose only owners were the sessions just destroyed die here.
+    live.clear();
+}
+
+void socket_service::context_destroyed(const boost::asio::any_io_executor& ex, const tap::stack_context& ctx) noexcept {
+    auto& owner = boost::asio::query(ex, boost::asio::execution::context);
+    if (!boost::asio::has_service<socket_service>(owner)) return;  // no socket was ever made
+    boost::asio::use_service<socket_service>(owner).orphan_context(ctx);
+}
+
+void socket_service::orphan_context(const tap::stack_context& ctx) noexcept {
+    std::lock_guard lock{mutex_};
+    for (auto& impl : impls_)
+        if (impl.ctx_ == &ctx) impl.orphan();
+}
+
 // ---------------------------------------------------------------- base
+
+socket_impl_base::socket_impl_base(tap::stack_context& ctx, boost::asio::any_io_executor ex)
+    : ctx_{&ctx}, ex_{std::move(ex)} {
+    // The service of the context the completions are posted to and whose outstanding work the
+    // pending operations hold: that context's shutdown is what must destroy them.
+    boost::asio::use_service<socket_service>(boost::asio::query(ex_, boost::asio::execution::context)).add(*this);
+}
+
+socket_impl_base::~socket_impl_base() {
+    if (service_ != nullptr) service_->remove(*this);
+}
+
+void socket_impl_base::orphan() noexcept {
+    // The core's socket is not closed: its stack is being destroyed, or (at shutdown) will never
+    // be polled again. Only our view of it goes, so that nothing calls into the stack later.
+    ctx_ = nullptr;
+    handle_ = {};
+}
 
 void socket_impl_base::on_socket_event(socket_handle, std::uint8_t) {
     // Called from the core's event flush at the end of its outermost call, where calling back
@@ -58,7 +146,7 @@ void socket_impl_base::start_or_schedule(std::size_t queued) {
 }
 
 void socket_impl_base::schedule() {
-    if (scheduled_) return;
+    if (scheduled_ || ctx_ == nullptr) return;
     scheduled_ = true;
     boost::asio::post(ctx_->get_executor(), [self = shared_from_this()] {
         self->scheduled_ = false;
@@ -74,8 +162,20 @@ tcp_socket_impl::~tcp_socket_impl() {
     // (io_context shut down): the stack context may be gone by then, so it is not touched.
 }
 
+void tcp_socket_impl::destroy_pending() {
+    // Moved out, then destroyed at the end of this scope, without being invoked.
+    auto connect = std::exchange(connect_, std::nullopt);
+    std::deque<pending<read_op>> reads;
+    reads.swap(reads_);
+    std::deque<pending<write_op>> writes;
+    writes.swap(writes_);
+    std::deque<pending<accept_op>> accepts;
+    accepts.swap(accepts_);
+}
+
 error_code tcp_socket_impl::open() {
     if (is_open()) return ae::already_open;
+    if (ctx_ == nullptr) return ae::bad_descriptor;  // the stack context is gone
     auto h = ctx_->stack().tcp_open();
     if (!h) return to_error_code(h.error());
     handle_ = *h;
@@ -438,8 +538,14 @@ error_code tcp_socket_impl::set_reuse_address(bool on) {
 
 udp_socket_impl::~udp_socket_impl() = default;
 
+void udp_socket_impl::destroy_pending() {
+    std::deque<pending<receive_op>> receives;
+    receives.swap(receives_);
+}
+
 error_code udp_socket_impl::open() {
     if (is_open()) return ae::already_open;
+    if (ctx_ == nullptr) return ae::bad_descriptor;  // the stack context is gone
     auto h = ctx_->stack().udp_open();
     if (!h) return to_error_code(h.error());
     handle_ = *h;

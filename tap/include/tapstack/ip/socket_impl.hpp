@@ -2,18 +2,23 @@
 // Implementation detail of tapstack::ip::tcp and tapstack::ip::udp: the non-template part of a
 // socket. Each socket owns one impl (shared, so posted work can keep it alive); the impl is the
 // socket_waiter registered with the core, keeps the pending operations with their type-erased
-// handlers, and retries them when the core reports readiness.
+// handlers, and retries them when the core reports readiness. Every live impl is registered
+// with the socket_service of its executor's execution_context, which destroys the pending
+// handlers when that context shuts down, as Asio's own socket services do.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/intrusive/list.hpp>
 #include <boost/system/error_code.hpp>
 #include <tapstack/base/bytes.hpp>
 #include <tapstack/ip/address.hpp>
@@ -68,19 +73,24 @@ const_buffer_list to_buffer_list_const(const ConstBufferSequence& seq) {
 enum class op_kind : std::uint8_t { connect, read, write, accept };
 
 class tcp_socket_impl;
+class socket_service;
 using accept_handler = boost::asio::any_completion_handler<void(error_code, std::shared_ptr<tcp_socket_impl>)>;
 
 /// Shared machinery of TCP and UDP impls: the waiter, and the one posted "retry" job.
 class socket_impl_base : public socket_waiter, public std::enable_shared_from_this<socket_impl_base> {
 public:
-    socket_impl_base(tap::stack_context& ctx, boost::asio::any_io_executor ex) noexcept
-        : ctx_{&ctx}, ex_{std::move(ex)} {}
+    /// Registers with the socket_service of `ex`'s execution_context.
+    socket_impl_base(tap::stack_context& ctx, boost::asio::any_io_executor ex);
     socket_impl_base(const socket_impl_base&) = delete;
     socket_impl_base& operator=(const socket_impl_base&) = delete;
-    virtual ~socket_impl_base() = default;
+    virtual ~socket_impl_base();
 
     bool is_open() const noexcept { return handle_.valid(); }
+    /// False once the stack context is gone (or the execution_context shut down): the impl then
+    /// acts as a closed socket and never touches the context again.
+    bool has_context() const noexcept { return ctx_ != nullptr; }
     socket_handle handle() const noexcept { return handle_; }
+    /// Only while has_context().
     tap::stack_context& context() const noexcept { return *ctx_; }
     const boost::asio::any_io_executor& executor() const noexcept { return ex_; }
 
@@ -89,6 +99,15 @@ public:
     virtual void cancel_op(op_kind kind, std::uint64_t id) = 0;
 
 protected:
+    friend class socket_service;
+    /// Destroys every pending operation's handler without invoking it (execution_context
+    /// shutdown). Handlers are moved out first: destroying one may destroy the socket owning
+    /// this impl, whose close() then finds the queues empty.
+    virtual void destroy_pending() = 0;
+    /// Forgets the stack context (it is being destroyed, or can no longer run): from now on the
+    /// impl is closed, without telling the core -- whose stack is gone or never polled again.
+    void orphan() noexcept;
+
     /// Posts (once) a job that retries the pending operations.
     void schedule();
     /// Retries the pending operations now (process()), never nested for the same socket.
@@ -107,6 +126,52 @@ protected:
     bool processing_ = false;     // inside run_process()
     bool process_again_ = false;  // an event arrived meanwhile: go round again
     std::uint64_t next_id_ = 1;
+
+private:
+    socket_service* service_ = nullptr;  // null once unregistered (shutdown) or never registered
+    boost::intrusive::list_member_hook<> service_hook_;
+};
+
+/// The execution_context service keeping every live socket impl of one context (an io_context,
+/// usually), as Asio's reactive_socket_service keeps its sockets. A pending operation lives in
+/// its socket's queue, not in the io_context's; a handler owning the socket it waits on (the
+/// shared_from_this session, a coroutine frame) is a cycle nobody else breaks. Asio's sockets
+/// break it when the io_context shuts down (~io_context -> execution_context::shutdown ->
+/// service::shutdown destroys pending operations); so does shutdown() here.
+///
+/// Services shut down newest first, so this one (created with the first socket) goes before the
+/// scheduler, which then destroys whatever the destroyed handlers posted.
+class socket_service final : public boost::asio::execution_context::service {
+public:
+    static boost::asio::execution_context::id id;
+
+    explicit socket_service(boost::asio::execution_context& owner);
+    ~socket_service() override;
+    socket_service(const socket_service&) = delete;
+    socket_service& operator=(const socket_service&) = delete;
+
+    /// The stack context `ctx` is being destroyed while sockets over it may live on (sessions
+    /// kept by pending handlers until the io_context shuts down): each impl over it that is
+    /// registered with the service of `ex`'s execution_context forgets it, so that destroying
+    /// the socket later does not call into a dead stack. Pending operations stay pending.
+    static void context_destroyed(const boost::asio::any_io_executor& ex, const tap::stack_context& ctx) noexcept;
+
+    void add(socket_impl_base& impl);
+    void remove(socket_impl_base& impl) noexcept;
+
+private:
+    /// Destroys, without invoking, the handler of every pending operation of every live impl,
+    /// and orphans the impls: the stack context may already be gone (apps and tests destroy
+    /// the runtime before the io_context), and nothing will poll it again anyway.
+    void shutdown() override;
+    void orphan_context(const tap::stack_context& ctx) noexcept;
+
+    using hook_option = boost::intrusive::member_hook<socket_impl_base, boost::intrusive::list_member_hook<>,
+                                                      &socket_impl_base::service_hook_>;
+    using list_type = boost::intrusive::list<socket_impl_base, hook_option, boost::intrusive::constant_time_size<false>>;
+    std::mutex mutex_;  // sockets of one context may be made on several threads (one per stack)
+    list_type impls_;
+    bool shut_down_ = false;
 };
 
 /// A pending operation keeps outstanding work on the socket's executor, as an Asio socket's
@@ -175,6 +240,7 @@ private:
     };
 
     void process() override;
+    void destroy_pending() override;
     void abort_all(error_code ec);
     void apply_options_after_connect();
     /// Finished (true) or still waiting (false, n untouched).
@@ -217,6 +283,7 @@ private:
         io_handler handler;
     };
     void process() override;
+    void destroy_pending() override;
     void abort_all(error_code ec);
     bool perform_receive(const mutable_buffer_list& b, endpoint* from, error_code& ec, std::size_t& n);
 

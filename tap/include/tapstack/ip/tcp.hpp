@@ -18,6 +18,10 @@
 // associated cancellation slot (bind_cancellation_slot, awaitable_operators, ...) is supported
 // by async_connect, async_read_some, async_write_some and async_accept, for every cancellation
 // type (terminal, partial, total): a pending operation has transferred nothing yet.
+//
+// Shutdown: destroying the io_context destroys, without invoking, the handler of every
+// operation still pending (detail::socket_service), as Asio's sockets do, so a session kept
+// alive only by its own pending handler (shared_from_this, a coroutine frame) is freed.
 #include <cstddef>
 #include <memory>
 #include <utility>
