@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <random>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 
 namespace tapstack::tap {
@@ -56,6 +57,12 @@ private:
 
 namespace {
 
+/// Written over the first two bytes of the read buffer before each wait: still there after the
+/// wait was armed means Asio's first, speculative read found nothing. 0xA5 is no virtio_net_hdr
+/// flags value, and a5:5a:... no MAC address a frame on a TAP is sent to; were it ever read,
+/// only the read policy of one wakeup would be off.
+constexpr std::array<std::byte, 2> unread_mark{std::byte{0xA5}, std::byte{0x5A}};
+
 std::uint64_t seed_from_os() {
     std::random_device rd;
     return (std::uint64_t{rd()} << 32) ^ rd();
@@ -92,6 +99,11 @@ runtime::runtime(boost::asio::io_context& io, tap_device device, const runtime_c
 }
 
 runtime::~runtime() {
+    // Jobs still in the executor's FIFO (run() stopped before their drain job ran) go to the
+    // io_context, which destroys them at its shutdown like any other unrun handler.
+    for (std::size_t i = jobs_head_; i < jobs_.size(); ++i) boost::asio::post(*io_, std::move(jobs_[i]));
+    jobs_.clear();
+    *alive_ = nullptr;
     alive_.reset();
     boost::system::error_code ignored;
     timer_.cancel();
@@ -121,76 +133,176 @@ void runtime::stop() {
     armed_.reset();
 }
 
+/// One read or timer handler (or a posted drain): while it lasts, jobs handed to the runtime's
+/// executor and kick()s are only noted; at its end the FIFO runs (outside every core call), the
+/// stack is polled again if anything kicked, and the read wait is re-armed. On an exception from
+/// a job the rest is left to a posted drain and reading goes on.
+struct runtime::batch {
+    runtime* rt;
+    std::shared_ptr<runtime*> keep;  // *keep turns null if a job destroys the runtime
+    bool rearm_read;
+    batch(runtime& r, bool read) : rt{&r}, keep{r.alive_}, rearm_read{read} { ++rt->batch_depth_; }
+    batch(const batch&) = delete;
+    batch& operator=(const batch&) = delete;
+    ~batch() {
+        if (*keep == nullptr) return;
+        --rt->batch_depth_;
+        if (rt->batch_depth_ == 0 && rt->kick_in_batch_) {  // only after an exception
+            rt->kick_in_batch_ = false;
+            rt->kick();
+        }
+        if (rt->jobs_head_ < rt->jobs_.size()) rt->post_drain();
+        if (rearm_read && rt->running_) rt->wait_readable();
+    }
+    /// Runs the FIFO and the polls its jobs asked for, a bounded number of jobs.
+    void finish() {
+        runtime& r = *rt;
+        const std::size_t bound = 4 * r.cfg_.max_frames_per_wakeup;
+        std::size_t ran = 0;
+        for (;;) {
+            while (r.jobs_head_ < r.jobs_.size() && ran < bound) {
+                job j = std::move(r.jobs_[r.jobs_head_++]);
+                ++ran;
+                ++r.stats_.deferred_run;
+                if (rearm_read) ++r.stats_.deferred_in_batch;
+                j();  // may queue more jobs (FIFO order) or kick
+                if (*keep == nullptr) return;
+            }
+            if (r.jobs_head_ == r.jobs_.size()) {
+                r.jobs_.clear();  // keeps the capacity: no allocation per batch
+                r.jobs_head_ = 0;
+            }
+            if (!r.kick_in_batch_) break;
+            r.kick_in_batch_ = false;
+            r.poll_now();
+            if (ran >= bound) break;
+        }
+    }
+};
+
 void runtime::wait_readable() {
+    // The wait is a read: Asio's reactor performs it when epoll reports the fd and calls us
+    // with the frame in the same turn. A read keeps the fd's registration as it is, where
+    // async_wait costs an epoll_ctl(MOD) each time (Asio re-arms its edge-triggered
+    // registration for a wait). Asio tries the read once at once (speculatively): that try is
+    // the read that finds the queue empty (EAGAIN), so we need not make one ourselves. If it
+    // does find a frame, the completion is posted and the next wakeup reads on (drain_reads_).
     std::weak_ptr<runtime*> weak = alive_;
-    descriptor_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                           [weak](const boost::system::error_code& ec) {
-                               auto self = weak.lock();
-                               if (!self || ec == boost::asio::error::operation_aborted) return;
-                               runtime& rt = **self;
-                               if (!rt.running_) return;
-                               if (ec) {
-                                   ++rt.stats_.read_errors;
-                                   return;  // the fd is gone (device deleted): stop reading
-                               }
-                               rt.on_readable();
-                           });
+    std::byte* const first = read_buffer_.data();
+    first[0] = unread_mark[0];
+    first[1] = unread_mark[1];
+    descriptor_.async_read_some(boost::asio::buffer(read_buffer_),
+                                [weak](const boost::system::error_code& ec, std::size_t n) {
+                                    auto self = weak.lock();
+                                    if (!self || *self == nullptr || ec == boost::asio::error::operation_aborted) return;
+                                    (*self)->on_read(ec, n);
+                                });
+    // The speculative read found a frame (it overwrote the mark): more were queued than the
+    // last wakeup read, so the next one reads on until EAGAIN.
+    if (first[0] != unread_mark[0] || first[1] != unread_mark[1]) drain_reads_ = true;
 }
 
-void runtime::on_readable() {
+void runtime::on_read(const boost::system::error_code& ec, std::size_t n) {
+    if (!running_) return;
+    if (ec) {
+        ++stats_.read_errors;
+        return;  // the fd is gone (device deleted), or read() returned 0: stop reading
+    }
+    batch b{*this, true};
     ++stats_.wakeups;
-    const int fd = descriptor_.native_handle();
-    std::size_t frames = 0;
-    // Drain many frames per wakeup: one epoll round trip per frame would cap the rate.
-    while (frames < cfg_.max_frames_per_wakeup) {
-        const ssize_t n = ::read(fd, read_buffer_.data(), read_buffer_.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) ++stats_.read_errors;
-            break;
-        }
-        if (n == 0) break;
-        ++frames;
-        ++stats_.frames_read;
-        if (!vnet_header_) {
-            stats_.bytes_read += static_cast<std::uint64_t>(n);
-            const bytes frame{read_buffer_.data(), static_cast<std::size_t>(n)};
-            const instant t = now();
-            if (cfg_.pcap != nullptr) cfg_.pcap->write(frame, t);
-            stack_->receive(frame, t);
-            continue;
-        }
-        const auto header = link::vnet_header::parse(bytes{read_buffer_.data(), static_cast<std::size_t>(n)});
-        if (!header) {
-            ++stats_.read_errors;
-            continue;
-        }
-        const mutable_bytes frame{read_buffer_.data() + link::vnet_header::size,
-                                  static_cast<std::size_t>(n) - link::vnet_header::size};
-        stats_.bytes_read += frame.size();
-        link::rx_offload rx = link::rx_offload::from(*header);
-        if (rx.gso != link::gso_kind::none) ++stats_.rx_gso_frames;
-        if (rx.needs_csum) {
-            ++stats_.rx_partial_csum;
-            // The core trusts partial TCP checksums (stack::receive with rx_offload); anything
-            // else (UDP, 6 bytes into its header) gets its checksum filled in here, then checked.
-            if (rx.gso == link::gso_kind::none && header->csum_offset != 16 &&
-                link::complete_partial_checksum(frame, header->csum_start, header->csum_offset)) {
-                ++stats_.rx_csum_completed;
-                rx.needs_csum = false;
+    deliver(n);  // the frame Asio read
+    std::size_t frames = 1;
+    // Drain many frames per wakeup: one epoll round trip per frame would cap the rate. A TAP
+    // read returns one frame however large the buffer, so a short read says nothing about the
+    // queue: only EAGAIN does.
+    if (drain_reads_) {
+        ++stats_.drain_reads;
+        const int fd = descriptor_.native_handle();
+        while (frames < cfg_.max_frames_per_wakeup) {
+            const ssize_t r = ::read(fd, read_buffer_.data(), read_buffer_.size());
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                if (errno != EAGAIN && errno != EWOULDBLOCK) ++stats_.read_errors;
+                break;
             }
+            if (r == 0) break;
+            ++frames;
+            deliver(static_cast<std::size_t>(r));
         }
-        // While capturing, partial TCP checksums are filled in too, so that the capture shows
-        // real checksums (Wireshark validates them); the stack still takes the link's word.
-        if (cfg_.pcap != nullptr && rx.needs_csum)
-            link::complete_partial_checksum(frame, header->csum_start, header->csum_offset);
-        const instant t = now();
-        if (cfg_.pcap != nullptr) cfg_.pcap->write(frame, t);
-        stack_->receive(frame, t, rx);
+        // Only the first frame was queued: the next wakeup leaves the EAGAIN read to Asio.
+        if (frames == 1) drain_reads_ = false;
     }
     if (frames == cfg_.max_frames_per_wakeup) ++stats_.read_bound_hits;
+    kick_in_batch_ = false;  // this poll is the one the kicks asked for
     arm(stack_->poll(now()));
-    if (running_) wait_readable();
+    // The completions the batch produced, now: still outside every core call.
+    b.finish();
+}
+
+void runtime::deliver(std::size_t n) {
+    ++stats_.frames_read;
+    if (!vnet_header_) {
+        stats_.bytes_read += n;
+        const bytes frame{read_buffer_.data(), n};
+        const instant t = now();
+        if (cfg_.pcap != nullptr) cfg_.pcap->write(frame, t);
+        stack_->receive(frame, t);
+        return;
+    }
+    const auto header = link::vnet_header::parse(bytes{read_buffer_.data(), n});
+    if (!header) {
+        ++stats_.read_errors;
+        return;
+    }
+    const mutable_bytes frame{read_buffer_.data() + link::vnet_header::size, n - link::vnet_header::size};
+    stats_.bytes_read += frame.size();
+    link::rx_offload rx = link::rx_offload::from(*header);
+    if (rx.gso != link::gso_kind::none) ++stats_.rx_gso_frames;
+    if (rx.needs_csum) {
+        ++stats_.rx_partial_csum;
+        // The core trusts partial TCP checksums (stack::receive with rx_offload); anything
+        // else (UDP, 6 bytes into its header) gets its checksum filled in here, then checked.
+        if (rx.gso == link::gso_kind::none && header->csum_offset != 16 &&
+            link::complete_partial_checksum(frame, header->csum_start, header->csum_offset)) {
+            ++stats_.rx_csum_completed;
+            rx.needs_csum = false;
+        }
+    }
+    // While capturing, partial TCP checksums are filled in too, so that the capture shows
+    // real checksums (Wireshark validates them); the stack still takes the link's word.
+    if (cfg_.pcap != nullptr && rx.needs_csum)
+        link::complete_partial_checksum(frame, header->csum_start, header->csum_offset);
+    const instant t = now();
+    if (cfg_.pcap != nullptr) cfg_.pcap->write(frame, t);
+    stack_->receive(frame, t, rx);
+}
+
+void runtime::on_timer() {
+    batch b{*this, false};
+    ++stats_.timer_fires;
+    armed_.reset();
+    kick_in_batch_ = false;
+    arm(stack_->poll(now()));
+    b.finish();
+}
+
+void runtime::defer(job j) {
+    jobs_.push_back(std::move(j));
+    if (batch_depth_ == 0) post_drain();  // outside a batch: one posted job runs the FIFO
+}
+
+void runtime::post_drain() {
+    if (drain_posted_) return;
+    drain_posted_ = true;
+    std::weak_ptr<runtime*> weak = alive_;
+    boost::asio::post(*io_, [weak] {
+        auto self = weak.lock();
+        if (!self || *self == nullptr) return;
+        runtime& rt = **self;
+        rt.drain_posted_ = false;
+        batch b{rt, false};
+        b.finish();
+    });
 }
 
 void runtime::arm(std::optional<instant> deadline) {
@@ -204,22 +316,26 @@ void runtime::arm(std::optional<instant> deadline) {
     std::weak_ptr<runtime*> weak = alive_;
     timer_.async_wait([weak, deadline](const boost::system::error_code& ec) {
         auto self = weak.lock();
-        if (!self || ec == boost::asio::error::operation_aborted) return;
+        if (!self || *self == nullptr || ec == boost::asio::error::operation_aborted) return;
         runtime& rt = **self;
         if (!rt.running_ || rt.armed_ != deadline) return;
-        ++rt.stats_.timer_fires;
-        rt.armed_.reset();
-        rt.arm(rt.stack_->poll(rt.now()));
+        rt.on_timer();
     });
 }
 
 void runtime::kick() {
+    // Within a batch (called on the runtime's thread, from a core callback or a job the batch
+    // runs) the batch polls once it ends: no job, no extra io_context turn.
+    if (batch_depth_ > 0) {
+        kick_in_batch_ = true;
+        return;
+    }
     if (kick_pending_) return;
     kick_pending_ = true;
     std::weak_ptr<runtime*> weak = alive_;
     boost::asio::post(*io_, [weak] {
         auto self = weak.lock();
-        if (!self) return;
+        if (!self || *self == nullptr) return;
         (*self)->kick_pending_ = false;
         (*self)->poll_now();
     });

@@ -16,8 +16,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
+#include <boost/asio/detail/executor_function.hpp>
+#include <boost/asio/execution.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/require.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <tapstack/link/offload.hpp>
@@ -58,6 +65,62 @@ struct runtime_stats {
     std::uint64_t rx_partial_csum = 0;     // frames marked NEEDS_CSUM
     std::uint64_t rx_csum_completed = 0;   // of those, non-TCP ones whose checksum we filled in
     std::uint64_t tx_gso_frames = 0;       // super-segments written with a GSO header
+    // The runtime's executor (see runtime_executor)
+    std::uint64_t deferred_run = 0;        // jobs run from the runtime's own queue
+    std::uint64_t deferred_in_batch = 0;   // of those, run right after a receive batch or timer
+    std::uint64_t drain_reads = 0;         // wakeups that read on past the first frame
+};
+
+class runtime;
+
+/// The runtime's executor (what runtime::get_executor() returns, so every socket's): the
+/// io_context's, except that work handed to it *on the runtime's thread* with blocking.never
+/// (post, what sockets do with their completions) goes to the runtime's own FIFO. The FIFO runs
+/// at the end of the runtime's read and timer handlers -- right after a receive batch, outside
+/// every core call -- and otherwise from one posted job. An echo's read completion thus runs
+/// (and its reply leaves) in the same io_context turn as the frame that completed it, not one
+/// turn (one epoll_wait) later. Other threads, and dispatch (blocking.possibly), get the
+/// io_context's own behaviour. Every property query, require and prefer goes to the inner
+/// executor.
+template <class Inner>
+class runtime_executor {
+public:
+    /// `rt` is the runtime's liveness cell: it reads nullptr once the runtime is gone, and the
+    /// executor (a socket's, say) then behaves exactly as the io_context's.
+    runtime_executor(std::shared_ptr<runtime*> rt, Inner inner) noexcept : rt_{std::move(rt)}, inner_{std::move(inner)} {}
+
+    template <class Property>
+        requires boost::asio::can_query<const Inner&, const Property&>::value
+    decltype(auto) query(const Property& p) const
+        noexcept(boost::asio::is_nothrow_query<const Inner&, const Property&>::value) {
+        return boost::asio::query(inner_, p);
+    }
+    template <class Property>
+        requires boost::asio::can_require<const Inner&, const Property&>::value
+    auto require(const Property& p) const {
+        using next = std::decay_t<decltype(boost::asio::require(inner_, p))>;
+        return runtime_executor<next>{rt_, boost::asio::require(inner_, p)};
+    }
+    template <class Property>
+        requires boost::asio::can_prefer<const Inner&, const Property&>::value
+    auto prefer(const Property& p) const {
+        using next = std::decay_t<decltype(boost::asio::prefer(inner_, p))>;
+        return runtime_executor<next>{rt_, boost::asio::prefer(inner_, p)};
+    }
+
+    template <class F>
+    void execute(F&& f) const;
+
+    bool running_in_this_thread() const noexcept { return inner_.running_in_this_thread(); }
+    const Inner& inner() const noexcept { return inner_; }
+    friend bool operator==(const runtime_executor& a, const runtime_executor& b) noexcept {
+        return a.rt_ == b.rt_ && a.inner_ == b.inner_;
+    }
+    friend bool operator!=(const runtime_executor& a, const runtime_executor& b) noexcept { return !(a == b); }
+
+private:
+    std::shared_ptr<runtime*> rt_;
+    Inner inner_;
 };
 
 /// Implements stack_context, so tapstack::ip::tcp / udp sockets run over it.
@@ -79,7 +142,9 @@ public:
     tapstack::stack& stack() noexcept override { return *stack_; }
     const tapstack::stack& stack() const noexcept { return *stack_; }
     boost::asio::io_context& context() noexcept { return *io_; }
-    boost::asio::any_io_executor get_executor() noexcept override { return io_->get_executor(); }
+    using executor_type = runtime_executor<boost::asio::io_context::executor_type>;
+    /// The runtime's executor (see runtime_executor); sockets over this runtime use it.
+    boost::asio::any_io_executor get_executor() noexcept override { return executor_type{alive_, io_->get_executor()}; }
     const std::string& device_name() const noexcept { return device_name_; }
     /// Frames carry a virtio_net_hdr and the kernel does checksums and segmentation.
     bool offload() const noexcept { return vnet_header_; }
@@ -97,10 +162,19 @@ public:
     void poll_now();
 
 private:
+    template <class>
+    friend class runtime_executor;
+    using job = boost::asio::detail::executor_function;
     class fd_sink;
+    struct batch;
     void wait_readable();
-    void on_readable();
+    void on_read(const boost::system::error_code& ec, std::size_t n);
+    void deliver(std::size_t n);
+    void on_timer();
     void arm(std::optional<instant> deadline);
+    void defer(job j);
+    void run_deferred();
+    void post_drain();
 
     boost::asio::io_context* io_;
     std::string device_name_;
@@ -117,9 +191,34 @@ private:
     std::optional<instant> armed_;
     bool running_ = false;
     bool kick_pending_ = false;
+    // The executor's FIFO (runtime thread only): jobs_[jobs_head_..] are queued.
+    std::vector<job> jobs_;
+    std::size_t jobs_head_ = 0;
+    bool drain_posted_ = false;
+    int batch_depth_ = 0;         // inside a read/timer handler or a posted drain
+    bool kick_in_batch_ = false;  // kick() during a batch: poll once it ends, nothing posted
+    // Reading: after a wakeup whose first frame came with more behind it, read on until EAGAIN;
+    // after one that found the queue empty, leave the next read to the one Asio tries when the
+    // wait is re-armed (one read(EAGAIN) per wakeup rather than two).
+    bool drain_reads_ = true;
     /// Handlers hold a weak_ptr to this: one that was already queued when the runtime died
     /// sees it expired and does nothing.
     std::shared_ptr<runtime*> alive_;
 };
+
+template <class Inner>
+template <class F>
+void runtime_executor<Inner>::execute(F&& f) const {
+    // Only the runtime's thread reads the cell (it is written there, by ~runtime).
+    if (inner_.running_in_this_thread() && *rt_ != nullptr &&
+        boost::asio::query(inner_, boost::asio::execution::blocking) == boost::asio::execution::blocking.never) {
+        if constexpr (std::is_same_v<std::decay_t<F>, runtime::job>)
+            (*rt_)->defer(std::forward<F>(f));
+        else
+            (*rt_)->defer(runtime::job{std::forward<F>(f), std::allocator<void>{}});
+        return;
+    }
+    inner_.execute(std::forward<F>(f));
+}
 
 }  // namespace tapstack::tap
