@@ -1,7 +1,7 @@
 #pragma once
 // A bulk transfer between two stacks for tests: a deterministic byte pattern, a hash over the
 // stream, and an endpoint that sends its pattern and checks the peer's whenever the stack
-// reports readiness. Used by the fault-injection transfer test and the soak.
+// reports readiness. Used by the fault-injection transfer test, the TSO transfer test and the soak.
 #include <algorithm>
 #include <array>
 #include <tapstack/base/random.hpp>
@@ -100,6 +100,42 @@ struct bulk_endpoint final : socket_waiter {
     }
     bool done() const { return (eof && shut) || failure != errc::success; }
 };
+
+/// Listens on the server's port 9, connects c from the client, accepts s, and runs the link
+/// until both endpoints have sent and received everything (or failed), or an hour of virtual
+/// time passes. `each_step(now)` runs first at every step (fault injectors release the frames
+/// they hold back). Returns whether both endpoints finished.
+template <class EachStep>
+bool run_bulk_pair(tapstack::stack& client, tapstack::stack& server, link::memory_link& wire, bulk_endpoint& c,
+                   bulk_endpoint& s, EachStep each_step) {
+    using namespace std::chrono_literals;
+    const auto listener = server.tcp_open();
+    if (!listener || server.tcp_bind(*listener, {ip::address_v4::any(), 9}) != errc::success ||
+        server.tcp_listen(*listener, 4) != errc::success)
+        return false;
+    const auto sock = client.tcp_open();
+    if (!sock) return false;
+    c.sock = *sock;
+    client.set_waiter(c.sock, &c);
+    if (client.tcp_connect(c.sock, {ip::address{ip::address_v4{10, 0, 0, 2}}, 9}, wire.now()) != errc::success)
+        return false;
+    bool accepted = false;
+    return wire.run_until(
+        [&] {
+            each_step(wire.now());
+            if (!accepted) {
+                if (auto a = server.tcp_accept(*listener, wire.now())) {
+                    s.sock = *a;
+                    server.set_waiter(s.sock, &s);
+                    accepted = true;
+                    s.pump();
+                    c.pump();
+                }
+            }
+            return accepted && c.done() && s.done();
+        },
+        wire.now() + 3600s);
+}
 
 /// Host n of 10.0.0.0/24 with MAC 02:00:00:00:00:n.
 inline stack_config bulk_config_for(std::uint8_t host, std::uint64_t seed) {

@@ -377,31 +377,12 @@ void run_tso_transfer(double drop, std::size_t bytes_each_way, tso_transfer& r) 
     tapstack::stack client{ca, inject_a};
     tapstack::stack server{cb, inject_b};
     wire.attach(client, server);
-    auto listener = server.tcp_open().value();
-    ASSERT_EQ(server.tcp_bind(listener, {ip::address_v4::any(), 9}), errc::success);
-    ASSERT_EQ(server.tcp_listen(listener, 4), errc::success);
     bulk_endpoint c{client, wire, 1, 2, bytes_each_way};
     bulk_endpoint s{server, wire, 2, 1, bytes_each_way};
-    c.sock = client.tcp_open().value();
-    client.set_waiter(c.sock, &c);
-    ASSERT_EQ(client.tcp_connect(c.sock, {ip::address{ip::address_v4{10, 0, 0, 2}}, 9}, wire.now()), errc::success);
-    bool accepted = false;
-    ASSERT_TRUE(wire.run_until(
-        [&] {
-            inject_a.flush(wire.now());
-            inject_b.flush(wire.now());
-            if (!accepted) {
-                if (auto a = server.tcp_accept(listener, wire.now())) {
-                    s.sock = *a;
-                    server.set_waiter(s.sock, &s);
-                    accepted = true;
-                    s.pump();
-                    c.pump();
-                }
-            }
-            return accepted && c.done() && s.done();
-        },
-        wire.now() + 3600s))
+    ASSERT_TRUE(run_bulk_pair(client, server, wire, c, s, [&](instant now) {
+        inject_a.flush(now);
+        inject_b.flush(now);
+    }))
         << "client sent " << c.sent << " received " << c.received << "; server sent " << s.sent << " received " << s.received;
     EXPECT_EQ(c.failure, errc::success);
     EXPECT_EQ(s.failure, errc::success);
