@@ -267,7 +267,12 @@ struct world {
         if (conn.valid()) s.tcp_abort(conn, now);
         if (listener.valid()) s.tcp_close(listener, now);
         s.udp_close(udp);
-        run_until(now + std::chrono::minutes{10});
+        // Ten minutes outlast every way a connection can end with a silent peer: an orphan's
+        // retransmissions or unanswered probes ((max_orphan_retries + 1) * max_rto), SYN
+        // retries (183 s), FIN-WAIT-2 and TIME-WAIT (60 s each).
+        constexpr auto bound = std::chrono::minutes{10};
+        FUZZ_CHECK((cfg.tcp.max_orphan_retries + 1) * cfg.tcp.max_rto < bound);
+        run_until(now + bound);
         std::size_t left = 0;
         s.for_each_tcp([&](const tcp_socket_info&) { ++left; });
         if (left != 0) std::fprintf(stderr, "left after 10 minutes:\n%s", format_connections(s).c_str());

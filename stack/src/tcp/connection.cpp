@@ -128,6 +128,10 @@ struct connection::impl {
     std::optional<instant> rto_at, dack_at, persist_at, keepalive_at, time_wait_at;
     std::uint32_t retries = 0;
     duration persist_interval{};
+    // Zero-window probes sent since the peer last sent an ACK; RFC 9293 MUST-26 lets the
+    // connection close only when probes go unanswered, never for a long zero window alone.
+    std::uint32_t probes_unanswered = 0;
+    instant probe_base{};  // when the first unanswered probe went out (for the user timeout)
     std::uint32_t keepalive_sent = 0;
     bool keepalive_on = false;
     bool nodelay = false;
@@ -189,6 +193,7 @@ struct connection::impl {
         rto_base = now;
         passive = false;
         persist_interval = duration{};
+        probes_unanswered = 0;
         keepalive_sent = 0;
         challenge_window = now;
         challenge_count = 0;
@@ -765,6 +770,7 @@ struct connection::impl {
             challenge_ack(now);
             return false;
         }
+        probes_unanswered = 0;  // the peer is alive (it may well still advertise zero)
         bool newly_sacked = false;
         update_scoreboard(seg, newly_sacked);
 
@@ -1089,7 +1095,7 @@ struct connection::impl {
         if (!can_send_data() || snd_una == snd_max) return;
         // R2 (RFC 9293 §3.8.3, MUST-20/21): the per-connection user timeout when set, else the
         // stack-wide retransmission count.
-        if (user_timeout > duration{} ? now - rto_base >= user_timeout : retries >= cfg.max_retries) {
+        if (user_timeout > duration{} ? now - rto_base >= user_timeout : retries >= retry_limit()) {
             if (user_timeout > duration{}) ++stats.user_timeouts;
             fail(error::timed_out, now);
             return;
@@ -1120,6 +1126,11 @@ struct connection::impl {
         events |= ev::retransmit_trouble;
     }
 
+    /// R2 as a count: an orphan (the application closed) gives up sooner (config.hpp).
+    std::uint32_t retry_limit() const noexcept {
+        return app_closed ? std::min(cfg.max_orphan_retries, cfg.max_retries) : cfg.max_retries;
+    }
+
     /// Like Linux's tcp_clamp_rto_to_user_timeout: never sleep past the user timeout, so the
     /// connection fails when it is due, not at the next backed-off RTO (up to max_rto later).
     instant clamp_to_user_timeout(instant at) const noexcept {
@@ -1131,6 +1142,15 @@ struct connection::impl {
         persist_at.reset();
         if (!can_send_data()) return;
         if (snd_wnd > 0 || snd_nxt >= data_end()) return;
+        // A peer that stopped answering probes is gone (RFC 9293 MUST-26 protects only one
+        // that keeps ACKing them): R2 applies, as to retransmissions (Linux's tcp_probe_timer).
+        if (probes_unanswered == 0) probe_base = now;
+        if (user_timeout > duration{} ? now - probe_base >= user_timeout : probes_unanswered >= retry_limit()) {
+            if (user_timeout > duration{}) ++stats.user_timeouts;
+            fail(error::timed_out, now);
+            return;
+        }
+        ++probes_unanswered;
         ++stats.zero_window_probes;
         send_probe(now);
         // RFC 9293 §3.8.6.1 / RFC 1122 4.2.2.17: probe for as long as the peer answers,

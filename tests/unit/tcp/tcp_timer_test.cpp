@@ -132,6 +132,64 @@ TEST(TcpPersist, ZeroWindowProbesBackOffAndTransferResumes) {
     ASSERT_TRUE(p.run_until([&] { return p.b().received.size() == data.size(); }, 120s));
 }
 
+// RFC 9293 MUST-26: a zero window is no reason to close while the peer answers the probes;
+// a peer that stops answering them is gone, and R2 applies as to retransmissions.
+TEST(TcpPersist, AnsweredProbesKeepTheConnectionPastR2) {
+    tcp::config cfg;
+    cfg.max_retries = 2;
+    tcp::config small = cfg;
+    small.receive_buffer_size = 4096;
+    tcp_pair p{cfg, small};
+    establish(p);
+    p.b().auto_read = false;
+    p.a().queue_send(std::vector<std::byte>(20000, std::byte{1}));
+    ASSERT_TRUE(p.run_until([&] { return p.b().conn.bytes_readable() == 4096; }));
+    p.advance(300s);
+    EXPECT_GT(p.a().stats.zero_window_probes, 2u * cfg.max_retries);
+    EXPECT_TRUE(is(p.a(), state::established));
+}
+
+TEST(TcpPersist, UnansweredProbesTimeOutAfterR2) {
+    tcp::config cfg;
+    cfg.max_retries = 3;
+    tcp::config small = cfg;
+    small.receive_buffer_size = 4096;
+    tcp_pair p{cfg, small};
+    establish(p);
+    p.b().auto_read = false;
+    p.a().queue_send(std::vector<std::byte>(20000, std::byte{1}));
+    ASSERT_TRUE(p.run_until([&] { return p.b().conn.bytes_readable() == 4096; }));
+    p.advance(1s);  // the first probe is answered: the peer is still there
+    const auto answered = p.a().stats.zero_window_probes;
+    ASSERT_GE(answered, 1u);
+    p.deliver_b_to_a = false;  // then it vanishes, its last word a zero window
+    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::closed); }, 600s));
+    EXPECT_EQ(p.a().conn.last_error(), tcp::error::timed_out);
+    EXPECT_EQ(p.a().stats.zero_window_probes - answered, cfg.max_retries);
+}
+
+// An orphan (the application closed) whose peer vanished gives up after max_orphan_retries,
+// like Linux's tcp_orphan_retries; the same connection still open keeps trying.
+TEST(TcpRto, OrphanGivesUpAfterOrphanRetries) {
+    tcp::config cfg;
+    cfg.max_retries = 10;
+    cfg.max_orphan_retries = 3;
+    cfg.max_rto = 2s;
+    for (const bool orphan : {true, false}) {
+        SCOPED_TRACE(orphan ? "closed by the application" : "still open");
+        tcp_pair p{cfg, cfg};
+        establish(p);
+        p.deliver_a_to_b = false;
+        const auto mark = p.a().sent.size();
+        ASSERT_EQ(p.a().conn.send(as_bytes_of(std::string_view{"lost data"}), p.now()), 9u);
+        if (orphan) p.a().conn.close(p.now());
+        ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::closed); }, 600s));
+        EXPECT_EQ(p.a().conn.last_error(), tcp::error::timed_out);
+        const auto t = send_times(p.a(), mark, true);
+        EXPECT_EQ(t.size(), 1u + (orphan ? cfg.max_orphan_retries : cfg.max_retries));
+    }
+}
+
 TEST(TcpKeepalive, ProbesAnsweredKeepTheConnection) {
     tcp::config cfg;
     cfg.keepalive_idle = 10s;

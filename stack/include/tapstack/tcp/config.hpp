@@ -25,6 +25,11 @@ struct config {
     duration min_rto = 200ms;    // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
     duration max_rto = 60s;      // RFC 6298 §2.5
     std::uint8_t max_retries = 12;      // data retransmissions before timed_out (RFC 1122 R2)
+    /// R2 for an orphan (closed by the application, so nobody waits on it): a peer that
+    /// vanished must not hold a connection for max_retries backed-off RTOs (up to 13 minutes).
+    /// Like Linux's tcp_orphan_retries (its default 0 means 8). Also bounds unanswered
+    /// zero-window probes of an orphan. Never more than max_retries.
+    std::uint8_t max_orphan_retries = 8;
     /// RFC 1122 4.2.3.5 R1 (RFC 9293 MUST-20, SHLD-10: "at least 3 retransmissions"): after
     /// this many retransmissions of one segment the connection gives the IP layer negative
     /// advice (connection_observer::retransmit_trouble). 0 never does.
