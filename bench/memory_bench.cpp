@@ -210,6 +210,7 @@ void run_connections(std::size_t count) {
     t.receive_buffer_size = 16384;
     pair p{8192, 4096, t};
     const auto start = wall::now();
+    TAPSTACK_COLLECT_TOGGLE();
     for (std::size_t i = 0; i < count; ++i) {
         auto c = p.client.tcp_open().value();
         p.client.tcp_connect(c, p.server_ep, p.wire.now());
@@ -219,6 +220,7 @@ void run_connections(std::size_t count) {
         p.wire.settle();
         if ((i & 1023) == 1023) p.wire.run_for(5ms);  // let TIME-WAIT expire now and then
     }
+    TAPSTACK_COLLECT_TOGGLE();
     const double seconds = std::chrono::duration<double>(wall::now() - start).count();
     report("connection_open_close_pairs_per_s", "pairs/s", static_cast<double>(count) / seconds);
 }
