@@ -233,9 +233,10 @@ void runtime::on_read(const boost::system::error_code& ec, std::size_t n) {
         if (frames == 1) drain_reads_ = false;
     }
     if (frames == cfg_.max_frames_per_wakeup) ++stats_.read_bound_hits;
-    kick_in_batch_ = false;  // this poll is the one the kicks asked for
-    arm(stack_->poll(now()));
-    // The completions the batch produced, now: still outside every core call.
+    // The completions the batch produced run first (still outside every core call), then the
+    // poll: an ACK the core deferred to the end of the batch (a FIN's, see tcp/connection.cpp)
+    // rides on whatever they send, such as the FIN of an application that closes on EOF.
+    kick_in_batch_ = true;  // finish() polls once the jobs have run
     b.finish();
 }
 

@@ -1050,11 +1050,17 @@ struct connection::impl {
             }
         }
         // Eighth: FIN, once everything before it has arrived.
+        bool ack_at_end_of_batch = false;
         if (seg.flags.fin) {
             const seq_number fin_at = seg.seq + u32(seg.payload.size());
             if (fin_at == rcv_nxt) {
                 process_fin(now);
-                ack_now = true;
+                // Told of the FIN in this same batch, an application usually closes at once; our
+                // FIN then carries this ACK, one frame instead of two (RFC 9293 §3.10.7.4 asks
+                // for an ACK, RFC 1122 4.2.3.2 lets it wait). A delayed ACK due now: the stack's
+                // poll at this instant sends it unless a segment carried it first.
+                if (st == state::close_wait) ack_at_end_of_batch = true;
+                else ack_now = true;
             } else if (fin_at > rcv_nxt) {
                 ooo_fin = fin_at;
                 ack_now = true;
@@ -1070,6 +1076,7 @@ struct connection::impl {
         output(now);  // new window or ACKed data may let more go
         if (ack_now && emitted != sent_before && last_ack_sent == rcv_nxt) ack_now = false;  // piggybacked
         if (rcv_unacked > 0 || ack_now) maybe_delayed_ack(ack_now, now);
+        if (ack_at_end_of_batch && last_ack_sent != rcv_nxt) dack_at = now;
     }
 
     // ---------------------------------------------------------------- timers

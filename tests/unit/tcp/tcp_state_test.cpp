@@ -161,6 +161,42 @@ TEST(TcpClose, PassiveCloseFromCloseWaitThroughLastAck) {
     EXPECT_TRUE(is(p.b(), state::time_wait));
 }
 
+// The ACK of a FIN that moves us to CLOSE-WAIT waits for the end of the batch (a delayed ACK
+// due at once): an application that closes on EOF sends one FIN+ACK, not an ACK and a FIN.
+TEST(TcpClose, FinAckedTogetherWithOurFinWhenTheApplicationClosesAtOnce) {
+    established_pair ep;
+    auto& p = ep.p;
+    p.b().conn.shutdown_send(p.now());
+    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::close_wait); }));
+    const auto fin_end = p.a().conn.rcv_nxt();
+    const auto mark = p.a().sent.size();
+    ASSERT_EQ(p.a().conn.deadline(), p.now());  // the ACK is due now, not yet sent
+    for (std::size_t i = 0; i < mark; ++i) EXPECT_NE(p.a().sent[i].seg.ack, fin_end);
+    p.a().conn.close(p.now());
+    const auto out = p.a().sent_since(mark);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].seg.flags.fin && out[0].seg.flags.ack);
+    EXPECT_EQ(out[0].seg.ack, fin_end);
+    EXPECT_EQ(out[0].at, p.now());
+    p.advance(1ms);
+    EXPECT_EQ(p.a().sent.size(), mark + 1);  // no separate ACK afterwards
+}
+
+TEST(TcpClose, FinIsAckedAtOnceWhenTheApplicationDoesNotClose) {
+    established_pair ep;
+    auto& p = ep.p;
+    p.b().conn.shutdown_send(p.now());
+    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::close_wait); }));
+    const instant fin_arrived = p.now();
+    const auto mark = p.a().sent.size();
+    p.advance(1ms);
+    const auto out = p.a().sent_since(mark);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_FALSE(out[0].seg.flags.fin);
+    EXPECT_EQ(out[0].seg.ack, p.a().conn.rcv_nxt());
+    EXPECT_EQ(out[0].at, fin_arrived);  // at the same instant: only the order changed
+}
+
 TEST(TcpClose, CloseInSynSentJustCloses) {
     tcp_pair p;
     p.deliver_a_to_b = false;
