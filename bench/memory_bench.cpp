@@ -6,7 +6,12 @@
 //   memory_bench idle [N]          N established connections: bytes per idle connection
 //   memory_bench demux             time per small segment as the table grows 100 -> 100,000
 //   memory_bench lookup            the 4-tuple table alone: ns per find() at 100 -> 100,000
-//   memory_bench all               everything with defaults
+//   memory_bench all               everything with defaults (bulk and connections twice: with
+//                                  software checksums, then with --csum-offload)
+//   --csum-offload                 bulk, connections: both stacks set tx_checksum_offload and the
+//                                  link carries partial TCP checksums unverified, as Linux's veth
+//                                  and loopback do (memory_link_config::checksum_offload); the
+//                                  results are named *_csum_offload
 //
 // Times are the thread's CPU time (CLOCK_THREAD_CPUTIME_ID) by default: the machine these run on
 // is shared, and wall-clock figures there measure the neighbours as much as the stack (a run that
@@ -64,6 +69,11 @@ using wall = bench_clock;
 namespace {
 
 bool json_output = false;
+/// --csum-offload: the stacks leave TCP checksums partial and the link delivers them trusted.
+bool csum_offload = false;
+
+/// A result's name, with "_csum_offload" when the run offloaded checksums.
+std::string named(const char* base) { return csum_offload ? std::string{base} + "_csum_offload" : std::string{base}; }
 
 void report(const char* name, const char* unit, double value, const char* extra = "") {
     if (json_output)
@@ -81,6 +91,7 @@ stack_config config_for(std::uint8_t host, std::uint32_t max_sockets = 4096) {
     c.seed = host;
     c.max_tcp_sockets = max_sockets;
     c.max_syn_backlog = max_sockets;
+    c.tx_checksum_offload = csum_offload;
     return c;
 }
 
@@ -90,6 +101,7 @@ struct pair {
         : wire{[&] {
               link::memory_link_config wc;
               wc.queue_frames = queue;
+              wc.checksum_offload = csum_offload;
               return wc;
           }()},
           client{with_tcp(config_for(1, max_sockets), tcp_cfg), wire.side_a()},
@@ -196,11 +208,11 @@ void run_bulk(std::size_t mib) {
         std::fprintf(stderr, "memory_bench: bulk transfer incomplete (%zu of %zu bytes)\n", flow->received_, mib << 20);
         std::exit(1);
     }
-    report("bulk_tcp_gbit_per_s", "Gbit/s", static_cast<double>(flow->received_) * 8 / seconds / 1e9);
-    report("segments_per_s_through_receiver", "seg/s", static_cast<double>(segs) / seconds);
+    report(named("bulk_tcp_gbit_per_s").c_str(), "Gbit/s", static_cast<double>(flow->received_) * 8 / seconds / 1e9);
+    report(named("segments_per_s_through_receiver").c_str(), "seg/s", static_cast<double>(segs) / seconds);
     char extra[96];
     std::snprintf(extra, sizeof extra, "\"segments\":%llu", static_cast<unsigned long long>(segs));
-    report("segments_in_run", "segments", static_cast<double>(segs), extra);
+    report(named("segments_in_run").c_str(), "segments", static_cast<double>(segs), extra);
 }
 
 void run_connections(std::size_t count) {
@@ -222,7 +234,7 @@ void run_connections(std::size_t count) {
     }
     TAPSTACK_COLLECT_TOGGLE();
     const double seconds = std::chrono::duration<double>(wall::now() - start).count();
-    report("connection_open_close_pairs_per_s", "pairs/s", static_cast<double>(count) / seconds);
+    report(named("connection_open_close_pairs_per_s").c_str(), "pairs/s", static_cast<double>(count) / seconds);
 }
 
 long rss_kib() {
@@ -388,6 +400,7 @@ int main(int argc, char** argv) {
         again = false;
         if (args.back() == "--json") json_output = again = true;
         else if (args.back() == "--wall") bench_clock::use_wall = again = true;
+        else if (args.back() == "--csum-offload") csum_offload = again = true;
         if (again) args.pop_back();
     }
     const std::string what = args.empty() ? "all" : args[0];
@@ -407,8 +420,15 @@ int main(int argc, char** argv) {
     else if (what == "demux") run_demux();
     else if (what == "lookup") run_lookup();
     else if (what == "all") {
-        run_bulk(1024);
-        run_connections(100000);
+        // Both checksum figures, each line labelled: software sums first, then offloaded.
+        const bool offload_only = csum_offload;
+        for (const bool offload : {false, true}) {
+            if (offload_only && !offload) continue;
+            csum_offload = offload;
+            run_bulk(1024);
+            run_connections(100000);
+        }
+        csum_offload = false;
         run_idle(100000);
         run_demux();
         run_lookup();

@@ -40,6 +40,16 @@ struct stack_config {
     /// a timer expiry that sent something, both visible in the capture. Off by default: a real
     /// app's writes are better stamped when they happen (RTT samples, RTO start).
     bool deterministic = false;
+    /// Transmit checksum offload for TCP over IPv4 and IPv6, what Linux's loopback and veth do
+    /// (CHECKSUM_PARTIAL): every outbound segment carries only the folded pseudo-header sum
+    /// (RFC 9293 §3.1) and goes to the link through frame_sink::send_offloaded with
+    /// tx_offload{needs_csum, csum_start = the TCP header, csum_offset = 16} and no GSO (TSO
+    /// super-segments, tcp.gso_max_bytes, are unchanged). A link that cannot pass the work on
+    /// completes the sum in software (the default send_offloaded); one whose frames never cross
+    /// a wire hands them to the peer as partial, to be trusted, not checked
+    /// (memory_link_config::checksum_offload). UDP and ICMP are always summed in full. Off by
+    /// default: the stack's frames are then byte for byte those it always sent.
+    bool tx_checksum_offload = false;
 
     // ARP (RFC 826, RFC 1122 2.3.2)
     duration arp_entry_lifetime = std::chrono::seconds{60};

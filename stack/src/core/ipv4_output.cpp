@@ -116,6 +116,29 @@ void stack::impl::emit(bytes frame, instant t) {
         out->send_offloaded(frame, t, off);
         return;
     }
+    if (cfg.tx_checksum_offload) {
+        // Every TCP segment was encoded with its checksum partial (send_segment, and frames
+        // parked for ARP/ND come back through here): tell the link where the sum goes, as
+        // Linux's CHECKSUM_PARTIAL does. IPv6: the stack adds no extension headers, so TCP
+        // follows the fixed header directly.
+        constexpr std::size_t l3 = wire::ethernet_header_size;
+        const std::uint16_t type = load_be16(frame, 12);
+        std::size_t l4 = 0;
+        if (type == static_cast<std::uint16_t>(wire::ether_type::ipv4) && frame.size() >= l3 + wire::ipv4_min_header_size &&
+            load_u8(frame, l3 + 9) == static_cast<std::uint8_t>(wire::ip_protocol::tcp))
+            l4 = l3 + std::size_t{load_u8(frame, l3) & 0x0fu} * 4;
+        else if (type == static_cast<std::uint16_t>(wire::ether_type::ipv6) && frame.size() >= l3 + wire::ipv6_header_size &&
+                 load_u8(frame, l3 + 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp))
+            l4 = l3 + wire::ipv6_header_size;
+        if (l4 != 0 && frame.size() >= l4 + wire::tcp_min_header_size) {
+            link::tx_offload off;
+            off.needs_csum = true;
+            off.csum_start = static_cast<std::uint16_t>(l4);
+            off.csum_offset = 16;  // TCP's checksum field (RFC 9293 §3.1)
+            out->send_offloaded(frame, t, off);
+            return;
+        }
+    }
     out->send_frame(frame, t);
 }
 

@@ -34,7 +34,7 @@ void stack::impl::send_segment_v6(const ip::four_tuple& tuple, const wire::tcp_s
     tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (ipv4_output.cpp, emit)
     const bool sent = send_ipv6(*this, src.to_v6(), dst.to_v6(), static_cast<std::uint8_t>(wire::ip_protocol::tcp),
                                 seg.encoded_size(), now,
-                                [&](mutable_bytes buf) { wire::encode_tcp(seg, buf, src, dst); });
+                                [&](mutable_bytes buf) { wire::encode_tcp(seg, buf, src, dst, cfg.tx_checksum_offload); });
     tx_gso_size = 0;
     if (sent) ++stats.tcp.out_segs;
     if (sent && seg.flags.rst) ++stats.tcp.out_rsts;

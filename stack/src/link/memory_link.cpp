@@ -8,22 +8,38 @@ namespace tapstack::link {
 memory_link::queue::queue(memory_link& owner, std::uint64_t& queued_counter, std::size_t frames,
                           std::size_t frame_size)
     : owner_{&owner}, queued_{&queued_counter}, frame_size_{frame_size}, storage_(frames * frame_size),
-      lengths_(frames) {}
+      lengths_(frames), csum_starts_(frames) {}
 
-void memory_link::queue::send_frame(bytes frame, instant) {
+bool memory_link::queue::push(bytes frame, std::uint16_t csum_start) noexcept {
     if (frame.size() > frame_size_) {
         ++owner_->stats_.oversize_drops;
-        return;
+        return false;
     }
     if (count_ == lengths_.size()) {
         ++owner_->stats_.full_drops;
-        return;
+        return false;
     }
     const std::size_t slot = (head_ + count_) % lengths_.size();
     copy_bytes(storage_, slot * frame_size_, frame);
     lengths_[slot] = frame.size();
+    csum_starts_[slot] = csum_start;
     ++count_;
     ++*queued_;
+    return true;
+}
+
+void memory_link::queue::send_frame(bytes frame, instant) { push(frame, 0); }
+
+void memory_link::queue::send_offloaded(bytes frame, instant now, const tx_offload& off) {
+    // Only a whole TCP segment with a partial checksum travels as it is (Linux's loopback and
+    // veth: CHECKSUM_PARTIAL crosses to the peer, nobody sums it). Anything else -- a TSO
+    // super-frame, a partial UDP checksum, offsets outside the frame, or the option off -- is
+    // finished in software as on any other link.
+    const bool keep_partial = owner_->cfg_.checksum_offload && off.gso == gso_kind::none && off.needs_csum &&
+                              off.csum_offset == 16 && off.csum_start != 0 &&
+                              std::size_t{off.csum_start} + off.csum_offset + 2 <= frame.size();
+    if (!keep_partial) return frame_sink::send_offloaded(frame, now, off);
+    if (push(frame, off.csum_start)) ++owner_->stats_.partial_checksum_frames;
 }
 
 bytes memory_link::queue::front() const noexcept {
@@ -48,9 +64,22 @@ bool memory_link::deliver_one(queue& q, station_ref& to, std::uint64_t& counter,
     // The slot stays owned by the queue until receive() returns, so frames the receiver sends
     // meanwhile (even into this same queue) land behind it and never overwrite it.
     const bytes frame = q.front();
+    const std::uint16_t csum_start = q.csum_starts_[q.head_];
     if (observer_ != nullptr) observer_->send_frame(frame, now);
     ++counter;
-    if (to.receive != nullptr) to.receive(to.object, frame, now);
+    if (csum_start != 0 && to.receive_offloaded != nullptr) {
+        // Offloaded: the receiver is told the checksum is partial and does not verify it, as
+        // Linux's stack trusts CHECKSUM_PARTIAL from a veth peer.
+        rx_offload off;
+        off.needs_csum = true;
+        to.receive_offloaded(to.object, frame, now, off);
+    } else if (to.receive != nullptr) {
+        // A station that cannot be told gets the checksum completed, in place (the slot is ours).
+        if (csum_start != 0)
+            complete_partial_checksum(mutable_bytes{q.storage_.data() + q.head_ * q.frame_size_, frame.size()},
+                                      csum_start, 16);
+        to.receive(to.object, frame, now);
+    }
     q.pop();
     return true;
 }

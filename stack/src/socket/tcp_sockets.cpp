@@ -70,7 +70,9 @@ void stack::impl::send_segment(const ip::four_tuple& tuple, const wire::tcp_segm
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
     tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (ipv4_output.cpp, emit)
     const bool sent = send_ipv4(dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
-                                [&](mutable_bytes payload_out) { wire::encode_tcp(seg, payload_out, src, dst); });
+                                [&](mutable_bytes payload_out) {
+                                    wire::encode_tcp(seg, payload_out, src, dst, cfg.tx_checksum_offload);  // see emit
+                                });
     tx_gso_size = 0;
     if (sent) ++stats.tcp.out_segs;
     if (sent && seg.flags.rst) ++stats.tcp.out_rsts;

@@ -215,7 +215,8 @@ std::size_t write_options(const tcp_options& o, mutable_bytes out, std::size_t a
 }
 }  // namespace
 
-void encode_tcp(const tcp_segment& seg, mutable_bytes out, const ip::address& src, const ip::address& dst) noexcept {
+void encode_tcp(const tcp_segment& seg, mutable_bytes out, const ip::address& src, const ip::address& dst,
+                bool partial_checksum) noexcept {
     const std::size_t header_size = seg.header_size();
     const std::size_t total = header_size + seg.payload.size();
     assert(out.size() >= total);
@@ -236,8 +237,8 @@ void encode_tcp(const tcp_segment& seg, mutable_bytes out, const ip::address& sr
         std::memmove(out.data() + header_size, seg.payload.data(), seg.payload.size());
     checksum_accumulator acc;
     add_pseudo_header(acc, src, dst, static_cast<std::uint8_t>(ip_protocol::tcp), static_cast<std::uint32_t>(total));
-    if (seg.gso_size != 0 && seg.payload.size() > seg.gso_size) {
-        // TSO (link/offload.hpp): the link completes the checksum of each piece from this
+    if (partial_checksum || (seg.gso_size != 0 && seg.payload.size() > seg.gso_size)) {
+        // TSO or checksum offload (link/offload.hpp): the link completes the checksum of each piece from this
         // partial one, the folded pseudo-header sum, not complemented (Linux's tcp_v4_send_check).
         store_be16(out, off::checksum, acc.folded());
         return;

@@ -104,6 +104,9 @@ parse_result<tcp_options> decode_tcp_options(bytes options) noexcept;
 
 /// Writes seg.encoded_size() bytes (header, options, payload) with the pseudo-header checksum
 /// (for a super-segment, seg.gso_size != 0 and payload > gso_size: the partial checksum).
-void encode_tcp(const tcp_segment& seg, mutable_bytes out, const ip::address& src, const ip::address& dst) noexcept;
+/// `partial_checksum` leaves every segment's checksum partial, whatever its size (transmit
+/// checksum offload, stack_config::tx_checksum_offload): the link or the peer completes it.
+void encode_tcp(const tcp_segment& seg, mutable_bytes out, const ip::address& src, const ip::address& dst,
+                bool partial_checksum = false) noexcept;
 
 }  // namespace tapstack::wire
