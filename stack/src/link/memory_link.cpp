@@ -50,7 +50,9 @@ bytes memory_link::queue::front() const noexcept {
 void memory_link::queue::pop() noexcept {
     assert(count_ > 0);
     head_ = (head_ + 1) % lengths_.size();
-    --count_;
+    // Empty: start again at the first slot, so a link that rarely holds many frames keeps
+    // reusing the same few (cache-warm) slots instead of walking all of its storage.
+    if (--count_ == 0) head_ = 0;
 }
 
 memory_link::memory_link(const memory_link_config& cfg)

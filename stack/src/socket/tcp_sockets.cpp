@@ -253,17 +253,17 @@ void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
 }
 
 void stack::impl::touch(tcp_socket& s) {
-    const auto d = s.conn ? s.conn->deadline() : std::nullopt;
+    const instant d = s.conn ? s.conn->earliest_timer() : instant::max();
     if (s.timer_hook.is_linked()) {
         // Lazy re-arming: most touches push a deadline later (every ACK restarts the RTO), and
         // an entry that fires early costs one on_timer() that finds nothing due, then lands
         // here again. Only an earlier deadline must move the entry (a multiset re-insert per
         // segment was 5% of a bulk transfer's instructions).
-        if (d && s.deadline <= *d) return;
+        if (d != instant::max() && s.deadline <= d) return;  // no timer at all: unlink now
         timers.erase(timers.iterator_to(s));
     }
-    if (d) {
-        s.deadline = *d;
+    if (d != instant::max()) {
+        s.deadline = d;
         timers.insert(s);
     }
 }

@@ -1263,11 +1263,23 @@ void connection::on_timer(instant now) {
     m.flush_events();
 }
 
-std::optional<instant> connection::deadline() const noexcept {
+instant connection::earliest_timer() const noexcept {
     const auto& m = *impl_;
-    std::optional<instant> d;
-    for (const auto& t : {m.rto_at, m.dack_at, m.persist_at, m.keepalive_at, m.time_wait_at})
-        if (t && (!d || *t < *d)) d = t;
+    instant d = instant::max();
+    const auto earliest = [&d](const std::optional<instant>& t) {
+        if (t && *t < d) d = *t;
+    };
+    earliest(m.rto_at);
+    earliest(m.dack_at);
+    earliest(m.persist_at);
+    earliest(m.keepalive_at);
+    earliest(m.time_wait_at);
+    return d;
+}
+
+std::optional<instant> connection::deadline() const noexcept {
+    const instant d = earliest_timer();
+    if (d == instant::max()) return std::nullopt;
     return d;
 }
 

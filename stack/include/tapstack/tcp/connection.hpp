@@ -86,6 +86,9 @@ public:
     void on_timer(instant now);
     /// The earliest pending timer, if any.
     std::optional<instant> deadline() const noexcept;
+    /// The same as a plain instant, instant::max() for none: the socket layer asks after every
+    /// event, and an optional returned through memory cost a store-forwarding stall each time.
+    instant earliest_timer() const noexcept;
 
     // --- the application ---
     /// Copies as much of `data` as the send buffer takes; 0 when full (or not in a sending state).
