@@ -225,6 +225,36 @@ if command -v tshark >/dev/null; then
         [[ "$first" == "$stack_ip" ]] || { echo "  first FIN on port 13 from '$first'"; return 1; }
     }
     check "daytime: the server's FIN is the first FIN of the connection" first_fin_from_server
+    # The socat line echo: the kernel sends its line and FIN at once; echo-server closes on EOF,
+    # so the ACK of that FIN rides on echo-server's own FIN (stack/src/tcp/connection.cpp, the
+    # runtime runs completions before its poll): the first frame to ACK that FIN is the echo or
+    # echo-server's FIN, never a pure ACK.
+    fin_rides_on_fin() {
+        tshark "${topts[@]}" -Y 'tcp.port==7' -T fields -e tcp.stream -e ip.src -e tcp.flags.fin -e tcp.flags.syn \
+            -e tcp.len -e tcp.seq_raw -e tcp.ack_raw 2>/dev/null |
+            /usr/bin/python3 -c '
+import sys
+stack = sys.argv[1]
+streams = {}
+for line in sys.stdin:
+    f = line.rstrip("\n").split("\t")
+    if len(f) < 7: continue
+    streams.setdefault(f[0], []).append(f)
+checked = 0
+for sid, frames in streams.items():
+    client_bytes = sum(int(f[4]) for f in frames if f[1] != stack)
+    if client_bytes != 15: continue  # only the socat line echo ("hello over TCP\n")
+    fin = next((f for f in frames if f[1] != stack and f[2] == "1"), None)
+    if fin is None: continue
+    after = int(fin[5]) + int(fin[4]) + 1
+    mine = [f for f in frames if f[1] == stack and f[3] != "1" and int(f[6]) == after]
+    if not mine or (mine[0][2] != "1" and mine[0][4] == "0"):  # a pure ACK: the FIN waited for nothing
+        print("  stream %s: first frame acking the FIN: %s" % (sid, mine[0] if mine else None)); sys.exit(1)
+    checked += 1
+sys.exit(0 if checked >= 1 else 2)
+' "$stack_ip"
+    }
+    check "socat line echo: the ACK of the client's FIN rides on echo-server's echo or FIN" fin_rides_on_fin
     check "the pcap carries at least 16 MiB of echo back to the kernel" \
         test "$(tshark "${topts[@]}" -Y "tcp.srcport==7 && ip.src==$stack_ip" -T fields -e tcp.len 2>/dev/null | awk '{s+=$1} END {print s+0}')" -ge 16777216
 else

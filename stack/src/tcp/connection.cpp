@@ -702,9 +702,17 @@ struct connection::impl {
     }
 
     void maybe_delayed_ack(bool now_please, instant now) {
-        if (now_please || cfg.delayed_ack <= duration{} || rcv_unacked >= 2 * rcv_seg_est) {
-            // RFC 1122 4.2.3.2 / RFC 5681 §4.2: at least every second full-sized segment.
+        if (now_please || cfg.delayed_ack <= duration{} ||
+            rcv_unacked >= std::max(2u, cfg.stretch_ack_segments) * rcv_seg_est) {
             send_ack(now);
+            return;
+        }
+        if (rcv_unacked >= 2 * rcv_seg_est) {
+            // RFC 1122 4.2.3.2 / RFC 5681 §4.2: ACK at least every second full-sized segment.
+            // Segments that arrive together (one wakeup of the link, one batch of receive()
+            // calls) get one ACK when the batch ends (the stack's poll at this instant), as
+            // Linux's GRO makes one ACK of a burst; cfg.stretch_ack_segments bounds the stretch.
+            if (!dack_at || *dack_at > now) dack_at = now;
             return;
         }
         if (rcv_unacked > 0 && !dack_at) dack_at = now + cfg.delayed_ack;

@@ -205,7 +205,7 @@ struct injected_receiver {
     // b is real; a is cut off and the test plays a by hand.
     tcp_pair p;
     seq_number base;
-    injected_receiver() {
+    explicit injected_receiver(const tcp::config& b_cfg = {}) : p{tcp::config{}, b_cfg} {
         establish(p);
         p.deliver_a_to_b = false;
         base = p.a().conn.info().snd_nxt;
@@ -299,16 +299,41 @@ TEST(TcpDelayedAck, SingleSegmentAckedAfterDelay) {
     EXPECT_EQ(p.b().stats.delayed_acks, 1u);
 }
 
-TEST(TcpDelayedAck, EverySecondFullSegmentIsAckedAtOnce) {
+TEST(TcpDelayedAck, EverySecondFullSegmentMakesAnAckDueAtTheEndOfTheBatch) {
     injected_receiver r;
     auto& p = r.p;
     const std::string full(1448, 'f');
     const auto mark = p.b().sent.size();
     r.send(0, full);
     EXPECT_EQ(p.b().sent.size(), mark);
+    EXPECT_EQ(p.b().conn.deadline(), p.now() + tcp::config{}.delayed_ack);  // one segment: 40 ms
     r.send(1448, full);
+    EXPECT_EQ(p.b().sent.size(), mark);  // the second: due now, at the end of this batch
+    EXPECT_EQ(p.b().conn.deadline(), p.now());
+    r.send(2896, full);  // a third in the same batch rides on the same ACK
+    p.b().conn.on_timer(p.now());  // the batch ends: the stack polls
     ASSERT_EQ(p.b().sent.size(), mark + 1);
-    EXPECT_EQ(p.b().sent.back().seg.ack, r.base + 2896);
+    EXPECT_EQ(p.b().sent.back().seg.ack, r.base + 3 * 1448);
+    EXPECT_EQ(p.b().sent.back().at, p.now());
+}
+
+TEST(TcpDelayedAck, StretchAckSegmentsBoundsOneBatch) {
+    // RFC 5681 §4.2 to the letter (2): the second full segment is ACKed at once; with 4, the
+    // fourth of a batch is.
+    for (const std::uint32_t stretch : {2u, 4u}) {
+        SCOPED_TRACE(stretch);
+        tcp::config cfg;
+        cfg.stretch_ack_segments = stretch;
+        injected_receiver r{cfg};
+        auto& p = r.p;
+        const std::string full(1448, 'f');
+        const auto mark = p.b().sent.size();
+        for (std::uint32_t i = 0; i + 1 < stretch; ++i) r.send(i * 1448, full);
+        EXPECT_EQ(p.b().sent.size(), mark);
+        r.send((stretch - 1) * 1448, full);
+        ASSERT_EQ(p.b().sent.size(), mark + 1);
+        EXPECT_EQ(p.b().sent.back().seg.ack, r.base + stretch * 1448);
+    }
 }
 
 TEST(TcpWindow, ReceiveWindowNeverShrinksAndReopensOnRead) {

@@ -20,6 +20,10 @@ struct config {
     bool nagle = true;           // RFC 896 / RFC 1122 4.2.3.4
     /// RFC 1122 4.2.3.2: less than 0.5 s; Linux uses 40 ms minimum. RFC 5681 §4.2: at most 500 ms.
     duration delayed_ack = 40ms;
+    /// Full-sized segments that may arrive in one batch (one wakeup of the link) before an ACK
+    /// goes out at once; below this, a batch's second segment makes an ACK due at the batch's
+    /// end, one ACK for the burst. 2 is RFC 5681 §4.2's strict "every second segment".
+    std::uint32_t stretch_ack_segments = 16;
     duration msl = 30s;          // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
     duration initial_rto = 1s;   // RFC 6298 §2.1
     duration min_rto = 200ms;    // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
