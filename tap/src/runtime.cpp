@@ -1,5 +1,7 @@
 #include <tapstack/tap/runtime.hpp>
 
+#include <tapstack/ip/socket_impl.hpp>
+
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -99,6 +101,10 @@ runtime::runtime(boost::asio::io_context& io, tap_device device, const runtime_c
 }
 
 runtime::~runtime() {
+    // Sockets over this stack may outlive us: sessions kept by their own pending handlers until
+    // the io_context shuts down and destroys those. Destroyed then, they must not call into the
+    // stack that dies with us (memory_runtime does the same).
+    ip::detail::socket_service::context_destroyed(io_->get_executor(), *this);
     // Jobs still in the executor's FIFO (run() stopped before their drain job ran) go to the
     // io_context, which destroys them at its shutdown like any other unrun handler.
     for (std::size_t i = jobs_head_; i < jobs_.size(); ++i) boost::asio::post(*io_, std::move(jobs_[i]));

@@ -300,5 +300,27 @@ TEST(AsioShutdown, UdpReceiverOverTheTapRuntimeIsDestroyedWithTheIoContext) {
     EXPECT_TRUE(watch.expired()) << "the receiver leaked";
 }
 
+TEST(AsioShutdown, SocketOutlivingTheTapRuntimeDoesNotTouchIt) {
+    // A socket destroyed after its runtime (a session freed late, by the app or by a handler
+    // that held it) must not call into the stack that died with the runtime (under ASan that
+    // would be a heap-use-after-free); it is closed, and operations on it fail cleanly.
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    auto io = std::make_unique<boost::asio::io_context>(1);
+    tap::runtime_config cfg;
+    cfg.stack = harness::default_config();
+    auto rt = std::make_unique<tap::runtime>(*io, tap::tap_device::adopt(fds[0], "pair0"), cfg);
+    rt->start();
+    auto sock = std::make_unique<ip::udp::socket>(*rt, ip::endpoint{ip::address{cfg.stack.ipv4.addr}, 5353});
+    ASSERT_TRUE(sock->is_open());
+    io->run_for(5ms);
+    rt->stop();
+    rt.reset();  // the socket is still open
+    EXPECT_FALSE(sock->is_open());
+    sock.reset();
+    io.reset();
+    ::close(fds[1]);
+}
+
 }  // namespace
 }  // namespace tapstack::testing
