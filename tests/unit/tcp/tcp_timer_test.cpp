@@ -132,18 +132,30 @@ TEST(TcpPersist, ZeroWindowProbesBackOffAndTransferResumes) {
     ASSERT_TRUE(p.run_until([&] { return p.b().received.size() == data.size(); }, 120s));
 }
 
+// a sends into b's 4 KiB window, which b never reads: the window closes and a probes.
+struct closed_window {
+    tcp_pair p;
+    explicit closed_window(const tcp::config& cfg) : p{cfg, with_small_receive_buffer(cfg)} {
+        establish(p);
+        p.b().auto_read = false;
+        p.a().queue_send(std::vector<std::byte>(20000, std::byte{1}));
+        full = p.run_until([&] { return p.b().conn.bytes_readable() == 4096; });
+    }
+    static tcp::config with_small_receive_buffer(tcp::config c) {
+        c.receive_buffer_size = 4096;
+        return c;
+    }
+    bool full = false;
+};
+
 // RFC 9293 MUST-26: a zero window is no reason to close while the peer answers the probes;
 // a peer that stops answering them is gone, and R2 applies as to retransmissions.
 TEST(TcpPersist, AnsweredProbesKeepTheConnectionPastR2) {
     tcp::config cfg;
     cfg.max_retries = 2;
-    tcp::config small = cfg;
-    small.receive_buffer_size = 4096;
-    tcp_pair p{cfg, small};
-    establish(p);
-    p.b().auto_read = false;
-    p.a().queue_send(std::vector<std::byte>(20000, std::byte{1}));
-    ASSERT_TRUE(p.run_until([&] { return p.b().conn.bytes_readable() == 4096; }));
+    closed_window w{cfg};
+    auto& p = w.p;
+    ASSERT_TRUE(w.full);
     p.advance(300s);
     EXPECT_GT(p.a().stats.zero_window_probes, 2u * cfg.max_retries);
     EXPECT_TRUE(is(p.a(), state::established));
@@ -152,13 +164,9 @@ TEST(TcpPersist, AnsweredProbesKeepTheConnectionPastR2) {
 TEST(TcpPersist, UnansweredProbesTimeOutAfterR2) {
     tcp::config cfg;
     cfg.max_retries = 3;
-    tcp::config small = cfg;
-    small.receive_buffer_size = 4096;
-    tcp_pair p{cfg, small};
-    establish(p);
-    p.b().auto_read = false;
-    p.a().queue_send(std::vector<std::byte>(20000, std::byte{1}));
-    ASSERT_TRUE(p.run_until([&] { return p.b().conn.bytes_readable() == 4096; }));
+    closed_window w{cfg};
+    auto& p = w.p;
+    ASSERT_TRUE(w.full);
     p.advance(1s);  // the first probe is answered: the peer is still there
     const auto answered = p.a().stats.zero_window_probes;
     ASSERT_GE(answered, 1u);
