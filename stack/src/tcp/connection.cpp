@@ -712,10 +712,16 @@ struct connection::impl {
             // Segments that arrive together (one wakeup of the link, one batch of receive()
             // calls) get one ACK when the batch ends (the stack's poll at this instant), as
             // Linux's GRO makes one ACK of a burst; cfg.stretch_ack_segments bounds the stretch.
-            if (!dack_at || *dack_at > now) dack_at = now;
+            ack_at_end_of_batch(now);
             return;
         }
         if (rcv_unacked > 0 && !dack_at) dack_at = now + cfg.delayed_ack;
+    }
+
+    /// A delayed ACK due now: the stack's poll at this instant, after the batch of receive()
+    /// calls and what the application did about them, sends it unless a segment carried it.
+    void ack_at_end_of_batch(instant now) {
+        if (!dack_at || *dack_at > now) dack_at = now;
     }
 
     // The FIN is processed only when rcv_nxt reaches it (RFC 9293 §3.10.7.4 eighth step).
@@ -1058,16 +1064,15 @@ struct connection::impl {
             }
         }
         // Eighth: FIN, once everything before it has arrived.
-        bool ack_at_end_of_batch = false;
+        bool fin_ack_may_wait = false;
         if (seg.flags.fin) {
             const seq_number fin_at = seg.seq + u32(seg.payload.size());
             if (fin_at == rcv_nxt) {
                 process_fin(now);
                 // Told of the FIN in this same batch, an application usually closes at once; our
                 // FIN then carries this ACK, one frame instead of two (RFC 9293 §3.10.7.4 asks
-                // for an ACK, RFC 1122 4.2.3.2 lets it wait). A delayed ACK due now: the stack's
-                // poll at this instant sends it unless a segment carried it first.
-                if (st == state::close_wait) ack_at_end_of_batch = true;
+                // for an ACK, RFC 1122 4.2.3.2 lets it wait until the batch ends).
+                if (st == state::close_wait) fin_ack_may_wait = true;
                 else ack_now = true;
             } else if (fin_at > rcv_nxt) {
                 ooo_fin = fin_at;
@@ -1084,7 +1089,7 @@ struct connection::impl {
         output(now);  // new window or ACKed data may let more go
         if (ack_now && emitted != sent_before && last_ack_sent == rcv_nxt) ack_now = false;  // piggybacked
         if (rcv_unacked > 0 || ack_now) maybe_delayed_ack(ack_now, now);
-        if (ack_at_end_of_batch && last_ack_sent != rcv_nxt) dack_at = now;
+        if (fin_ack_may_wait && last_ack_sent != rcv_nxt) ack_at_end_of_batch(now);
     }
 
     // ---------------------------------------------------------------- timers
@@ -1108,10 +1113,7 @@ struct connection::impl {
             return;
         }
         if (!can_send_data() || snd_una == snd_max) return;
-        // R2 (RFC 9293 §3.8.3, MUST-20/21): the per-connection user timeout when set, else the
-        // stack-wide retransmission count.
-        if (user_timeout > duration{} ? now - rto_base >= user_timeout : retries >= retry_limit()) {
-            if (user_timeout > duration{}) ++stats.user_timeouts;
+        if (r2_reached(rto_base, retries, now)) {
             fail(error::timed_out, now);
             return;
         }
@@ -1141,9 +1143,16 @@ struct connection::impl {
         events |= ev::retransmit_trouble;
     }
 
-    /// R2 as a count: an orphan (the application closed) gives up sooner (config.hpp).
-    std::uint32_t retry_limit() const noexcept {
-        return app_closed ? std::min(cfg.max_orphan_retries, cfg.max_retries) : cfg.max_retries;
+    /// R2 (RFC 9293 §3.8.3, MUST-20/21) for a stretch of unanswered retransmissions or probes
+    /// that began at `since`: the per-connection user timeout when set (counted when it fires),
+    /// else a count, smaller for an orphan (the application closed; config.hpp).
+    bool r2_reached(instant since, std::uint32_t sent, instant now) {
+        if (user_timeout > duration{}) {
+            if (now - since < user_timeout) return false;
+            ++stats.user_timeouts;
+            return true;
+        }
+        return sent >= (app_closed ? std::min(cfg.max_orphan_retries, cfg.max_retries) : cfg.max_retries);
     }
 
     /// Like Linux's tcp_clamp_rto_to_user_timeout: never sleep past the user timeout, so the
@@ -1160,8 +1169,7 @@ struct connection::impl {
         // A peer that stopped answering probes is gone (RFC 9293 MUST-26 protects only one
         // that keeps ACKing them): R2 applies, as to retransmissions (Linux's tcp_probe_timer).
         if (probes_unanswered == 0) probe_base = now;
-        if (user_timeout > duration{} ? now - probe_base >= user_timeout : probes_unanswered >= retry_limit()) {
-            if (user_timeout > duration{}) ++stats.user_timeouts;
+        if (r2_reached(probe_base, probes_unanswered, now)) {
             fail(error::timed_out, now);
             return;
         }
