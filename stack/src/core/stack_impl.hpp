@@ -70,8 +70,10 @@ struct tuple_key_of {
     using type = ip::four_tuple;
     const type& operator()(const tcp_socket& s) const noexcept;
 };
+/// Keyed with the stack's secret (drawn from its seed, so a replay hashes alike).
 struct tuple_hash {
-    std::size_t operator()(const ip::four_tuple& t) const noexcept { return ip::hash_value(t); }
+    const std::uint64_t* key;
+    std::size_t operator()(const ip::four_tuple& t) const noexcept { return ip::hash_value(t, *key); }
 };
 struct deadline_key_of {
     using type = instant;
@@ -173,6 +175,7 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     port_table udp_ports;
     port_table tcp_ports;
     std::vector<std::uint16_t> port_perturbation;  // RFC 6056 algorithm 4's table
+    std::uint64_t tuple_hash_key = 0;  // secret: peers cannot aim their tuples at one bucket
     std::vector<tuple_table::bucket_type> tuple_buckets;
     tuple_table connections;
     timer_set timers;

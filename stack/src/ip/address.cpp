@@ -122,9 +122,11 @@ std::optional<endpoint> endpoint::from_string(std::string_view s) noexcept {
 
 std::string four_tuple::to_string() const { return local.to_string() + " <-> " + remote.to_string(); }
 
-std::size_t hash_value(const four_tuple& t) noexcept {
-    // Unkeyed for now: a multiply-xorshift mix (the splitmix64 finalizer) over the two 16-byte
-    // address keys and the ports. Table-flooding resistance comes when a secret key is mixed in.
+std::size_t hash_value(const four_tuple& t, std::uint64_t key) noexcept {
+    // A multiply-xorshift mix (the splitmix64 finalizer) over the ports and the two 16-byte
+    // address keys, started from the caller's secret. Like Linux's inet_ehashfn (jhash over the
+    // tuple with a boot-time random seed), the secret is what keeps a remote peer from aiming
+    // its tuples at one bucket; the mix only has to spread them.
     const auto mix = [](std::uint64_t h, std::uint64_t v) noexcept {
         h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
         h ^= h >> 30;
@@ -141,7 +143,7 @@ std::size_t hash_value(const four_tuple& t) noexcept {
     };
     const auto& la = t.local.address.key_bytes();
     const auto& ra = t.remote.address.key_bytes();
-    std::uint64_t h = (std::uint64_t{t.local.port} << 16) | t.remote.port;
+    std::uint64_t h = key ^ ((std::uint64_t{t.local.port} << 16) | t.remote.port);
     h = mix(h, load64(la, 0));
     h = mix(h, load64(la, 8));
     h = mix(h, load64(ra, 0));

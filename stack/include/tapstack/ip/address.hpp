@@ -161,6 +161,8 @@ struct four_tuple {
     friend constexpr auto operator<=>(const four_tuple&, const four_tuple&) noexcept = default;
 };
 
-std::size_t hash_value(const four_tuple& t) noexcept;
+/// A 64-bit hash of the tuple. `key` is a secret (the stack draws one from its seed): with it,
+/// a peer cannot choose ports or addresses that pile into one bucket of a connection table.
+std::size_t hash_value(const four_tuple& t, std::uint64_t key = 0) noexcept;
 
 }  // namespace tapstack::ip
