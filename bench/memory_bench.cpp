@@ -4,8 +4,10 @@
 //   memory_bench bulk [MiB]        one-way TCP bulk transfer at MTU 1500: Gbit/s, segments/s
 //   memory_bench connections [N]   sequential open + orderly close pairs per second
 //   memory_bench idle [N]          N established connections: bytes per idle connection
-//   memory_bench demux             time per small segment as the table grows 100 -> 100,000
+//   memory_bench demux             time per small segment as the table grows 100 -> 100,000:
+//                                  traffic on every connection, then on 64 busy ones
 //   memory_bench lookup            the 4-tuple table alone: ns per find() at 100 -> 100,000
+//                                  (random tuples, then 64 busy ones) and the nodes walked
 //   memory_bench all               everything with defaults (bulk and connections twice: with
 //                                  software checksums, then with --csum-offload)
 //   --csum-offload                 bulk, connections: both stacks set tx_checksum_offload and the
@@ -89,7 +91,7 @@ void report(const char* name, const char* unit, double value, const char* extra 
         std::printf("{\"bench\":\"%s\",\"unit\":\"%s\",\"value\":%.6g,\"clock\":\"%s\"%s%s}\n", name, unit, value,
                     bench_clock::use_wall ? "wall" : "thread_cpu", *extra ? "," : "", extra);
     else
-        std::printf("%-34s %14.3f %s\n", name, value, unit);
+        std::printf("%-44s %14.3f %s\n", name, value, unit);
     std::fflush(stdout);
 }
 
@@ -311,19 +313,27 @@ void run_demux() {
             p.wire.pump(p.wire.now());
             (void)p.server.tcp_receive(servers[k], buf, p.wire.now());
         }
-        random_source rng{7};
-        const std::size_t rounds = 200000;
-        const auto start = wall::now();
-        for (std::size_t i = 0; i < rounds; ++i) {
-            const auto k = rng.below(static_cast<std::uint32_t>(clients.size()));
-            p.client.tcp_send(clients[k], one, p.wire.now());
-            p.wire.pump(p.wire.now());
-            (void)p.server.tcp_receive(servers[k], buf, p.wire.now());
+        // Two traffic patterns: every connection equally (each segment finds a cold connection:
+        // the time grows with the cache and TLB misses of a larger working set), and 64 busy
+        // connections among the N (the O(1) claim: idle connections cost the busy ones nothing).
+        for (const std::uint32_t busy : {static_cast<std::uint32_t>(clients.size()), 64u}) {
+            random_source rng{7};
+            const std::size_t rounds = 200000;
+            const auto start = wall::now();
+            for (std::size_t i = 0; i < rounds; ++i) {
+                // The busy ones are spread over the table, not the first 64 opened.
+                const auto k = busy == clients.size() ? rng.below(busy) : rng.below(busy) * (clients.size() / busy);
+                p.client.tcp_send(clients[k], one, p.wire.now());
+                p.wire.pump(p.wire.now());
+                (void)p.server.tcp_receive(servers[k], buf, p.wire.now());
+            }
+            const double ns = std::chrono::duration<double, std::nano>(wall::now() - start).count() / rounds;
+            char name[64];
+            std::snprintf(name, sizeof name, busy == clients.size() ? "demux_ns_per_segment_at_%zu"
+                                                                   : "demux_64_busy_ns_per_segment_at_%zu",
+                          servers.size());
+            report(name, "ns", ns);
         }
-        const double ns = std::chrono::duration<double, std::nano>(wall::now() - start).count() / rounds;
-        char name[64];
-        std::snprintf(name, sizeof name, "demux_ns_per_segment_at_%zu", servers.size());
-        report(name, "ns", ns);
     }
 }
 
@@ -342,12 +352,23 @@ using tuple_table_via_connection =
                       bi::key_of_value<tuple_via_connection>, bi::hash<tuple_hash>, bi::power_2_buckets<true>,
                       bi::constant_time_size<true>>;
 
+const std::uint64_t bench_hash_key = 0x5eed5eed12345678;
+
 template <class Table>
 double time_lookups(std::vector<std::unique_ptr<tcp_socket>>& sockets, const std::vector<ip::four_tuple>& tuples,
-                    const std::vector<std::uint32_t>& order) {
+                    const std::vector<std::uint32_t>& order, double* mean_chain = nullptr) {
     std::vector<typename Table::bucket_type> buckets(std::bit_ceil(std::max<std::size_t>(sockets.size(), 16)));
-    Table table{typename Table::bucket_traits(buckets.data(), buckets.size())};
+    Table table{typename Table::bucket_traits(buckets.data(), buckets.size()), tuple_hash{&bench_hash_key}};
     for (auto& s : sockets) table.insert(*s);
+    if (mean_chain) {
+        // The nodes a successful find() walks, averaged over the present tuples: the O(1) figure.
+        std::size_t walked = 0;
+        for (std::size_t b = 0; b < table.bucket_count(); ++b) {
+            const std::size_t len = table.bucket_size(b);
+            walked += len * (len + 1) / 2;
+        }
+        *mean_chain = static_cast<double>(walked) / static_cast<double>(sockets.size());
+    }
     std::size_t found = 0;
     const auto start = wall::now();
     for (const auto k : order) found += table.find(tuples[k]) != table.end();
@@ -394,9 +415,18 @@ void run_lookup() {
         random_source rng{11};
         std::vector<std::uint32_t> order(1'000'000);
         for (auto& k : order) k = rng.below(static_cast<std::uint32_t>(n));
+        // 64 busy tuples spread over the n: their sockets stay in cache, the table's size is all
+        // that changes.
+        std::vector<std::uint32_t> busy_order(order.size());
+        for (auto& k : busy_order) k = rng.below(64) * static_cast<std::uint32_t>(n / 64);
         char name[64];
+        double chain = 0;
         std::snprintf(name, sizeof name, "lookup_ns_at_%zu", n);
-        report(name, "ns", time_lookups<tuple_table>(sockets, tuples, order));
+        report(name, "ns", time_lookups<tuple_table>(sockets, tuples, order, &chain));
+        std::snprintf(name, sizeof name, "lookup_64_busy_ns_at_%zu", n);
+        report(name, "ns", time_lookups<tuple_table>(sockets, tuples, busy_order));
+        std::snprintf(name, sizeof name, "lookup_nodes_walked_at_%zu", n);
+        report(name, "nodes", chain);
         std::snprintf(name, sizeof name, "lookup_via_connection_ns_at_%zu", n);
         report(name, "ns", time_lookups<tuple_table_via_connection>(sockets, tuples, order));
     }
