@@ -337,28 +337,12 @@ void run_demux() {
     }
 }
 
-/// Lookup only: the stack's tuple_table (Boost.Intrusive unordered_set, buckets sized as the
-/// stack sizes them: the next power of two above the connection limit) filled with n real
-/// connections, then 1,000,000 find()s of random present 4-tuples. The sockets and connections
-/// are allocated as the stack allocates them (one by one, interleaved with their rings'
-/// neighbours), so a find() pays the cache misses a real one pays: bucket, node, key.
-/// The key as the table read it before 2026-11-25 session 2: through the connection object.
-struct tuple_via_connection {
-    using type = ip::four_tuple;
-    const type& operator()(const tcp_socket& s) const noexcept { return s.conn->tuple(); }
-};
-using tuple_table_via_connection =
-    bi::unordered_set<tcp_socket, bi::member_hook<tcp_socket, unordered_hook, &tcp_socket::tuple_hook>,
-                      bi::key_of_value<tuple_via_connection>, bi::hash<tuple_hash>, bi::power_2_buckets<true>,
-                      bi::constant_time_size<true>>;
-
 const std::uint64_t bench_hash_key = 0x5eed5eed12345678;
 
-template <class Table>
 double time_lookups(std::vector<std::unique_ptr<tcp_socket>>& sockets, const std::vector<ip::four_tuple>& tuples,
                     const std::vector<std::uint32_t>& order, double* mean_chain = nullptr) {
-    std::vector<typename Table::bucket_type> buckets(std::bit_ceil(std::max<std::size_t>(sockets.size(), 16)));
-    Table table{typename Table::bucket_traits(buckets.data(), buckets.size()), tuple_hash{&bench_hash_key}};
+    std::vector<tuple_table::bucket_type> buckets(std::bit_ceil(std::max<std::size_t>(sockets.size(), 16)));
+    tuple_table table{tuple_table::bucket_traits(buckets.data(), buckets.size()), tuple_hash{&bench_hash_key}};
     for (auto& s : sockets) table.insert(*s);
     if (mean_chain) {
         // The nodes a successful find() walks, averaged over the present tuples: the O(1) figure.
@@ -385,7 +369,7 @@ double time_lookups(std::vector<std::unique_ptr<tcp_socket>>& sockets, const std
 /// stack sizes them: the next power of two above the connection count) filled with n real
 /// connections, then 1,000,000 find()s of random present 4-tuples. Sockets and connections are
 /// allocated one by one, as the stack allocates them, so a find() pays the cache misses a real
-/// one pays. Also timed: the same table keyed through the connection object (the old layout).
+/// one pays.
 void run_lookup() {
     struct null_sink final : tcp::segment_sink {
         void send_segment(const ip::four_tuple&, const wire::tcp_segment&) override {}
@@ -406,7 +390,7 @@ void run_lookup() {
                                    {ip::address{ip::address_v4{10, 0, static_cast<std::uint8_t>(1 + i / 40000), 1}},
                                     static_cast<std::uint16_t>(1024 + i % 40000)}};
             auto s = std::make_unique<tcp_socket>();
-            s->conn = std::make_unique<tcp::connection>(cfg, stats, sink, observer);
+            s->conn.emplace(cfg, stats, sink, observer);
             s->conn->open_active(t, tcp::seq_number{static_cast<std::uint32_t>(i)}, 0, instant{});
             s->tuple = t;
             tuples.push_back(t);
@@ -422,13 +406,11 @@ void run_lookup() {
         char name[64];
         double chain = 0;
         std::snprintf(name, sizeof name, "lookup_ns_at_%zu", n);
-        report(name, "ns", time_lookups<tuple_table>(sockets, tuples, order, &chain));
+        report(name, "ns", time_lookups(sockets, tuples, order, &chain));
         std::snprintf(name, sizeof name, "lookup_64_busy_ns_at_%zu", n);
-        report(name, "ns", time_lookups<tuple_table>(sockets, tuples, busy_order));
+        report(name, "ns", time_lookups(sockets, tuples, busy_order));
         std::snprintf(name, sizeof name, "lookup_nodes_walked_at_%zu", n);
         report(name, "nodes", chain);
-        std::snprintf(name, sizeof name, "lookup_via_connection_ns_at_%zu", n);
-        report(name, "ns", time_lookups<tuple_table_via_connection>(sockets, tuples, order));
     }
 }
 

@@ -178,14 +178,14 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     child->parent = listener;
     child->local = tuple.local;
     child->reuse_address = listener->reuse_address;
-    child->conn = std::make_unique<tcp::connection>(tuple.local.address.is_v6() ? v6.tcp : cfg.tcp, stats.tcp, *this, *this);
+    child->conn.emplace(tuple.local.address.is_v6() ? v6.tcp : cfg.tcp, stats.tcp, *this, *this);
     child->conn->user_data = child;
     child->no_delay = listener->no_delay;
     if (child->no_delay) child->conn->set_no_delay(true);
     child->binding.address = tuple.local.address;
     child->binding.port = tuple.local.port;
     child->binding.reuse_address = child->reuse_address;
-    child->binding.conn = child->conn.get();
+    child->binding.conn = &*child->conn;
     ++listener->half_open;
     // Tables first: the SYN-ACK leaves from inside open_passive and events may follow.
     child->conn->open_passive(tuple, seg, make_isn(tuple, t), make_ts_offset(tuple), t);
@@ -447,12 +447,12 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     impl_->tcp_ports.remove(s->binding);
     s->role = tcp_role::connection;
     s->local = tuple.local;
-    s->conn = std::make_unique<tcp::connection>(v6 ? impl_->v6.tcp : impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
+    s->conn.emplace(v6 ? impl_->v6.tcp : impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
     s->conn->user_data = s;
     if (s->no_delay) s->conn->set_no_delay(true);
     s->binding.address = local_address;
     s->binding.port = port;
-    s->binding.conn = s->conn.get();
+    s->binding.conn = &*s->conn;
     s->conn->open_active(tuple, impl_->make_isn(tuple, now), impl_->make_ts_offset(tuple), now);
     s->tuple = tuple;
     impl_->connections.insert(*s);
