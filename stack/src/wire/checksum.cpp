@@ -1,13 +1,27 @@
 // The Internet checksum (RFC 1071).
 //
 // RFC 1071 §2(B): the one's-complement sum is independent of byte order, so each piece is summed
-// in the machine's native order, 8 bytes per step with end-around carry, folded to 16 bits, and
-// only then put into network order before it joins the running sum. Pieces of odd length leave
-// the running sum at odd parity: the next piece's first byte is the low byte of a big-endian word.
+// in the machine's native order, many bytes per step, folded to 16 bits, and only then put into
+// network order before it joins the running sum. Pieces of odd length leave the running sum at
+// odd parity: the next piece's first byte is the low byte of a big-endian word.
+//
+// Two implementations of that native-order sum give the same folded value for any input: a
+// portable scalar one (four 64-bit accumulators; SSE2 measured no faster, so there is none) and
+// AVX2 (32 bytes a step, 1.7x the scalar one on a 1468-byte segment). The build targets baseline x86-64, so AVX2 is compiled per function
+// (`target("avx2")`) and chosen once, on first use, by CPUID; later calls cost one relaxed load
+// and an indirect call. Pieces shorter than 32 bytes (headers, pseudo-headers) skip the dispatch.
 #include <tapstack/wire/checksum.hpp>
 
+#include <atomic>
 #include <bit>
 #include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TAPSTACK_CHECKSUM_X86 1
+#else
+#define TAPSTACK_CHECKSUM_X86 0
+#endif
 
 namespace tapstack::wire {
 namespace {
@@ -26,29 +40,9 @@ inline std::uint16_t fold16(std::uint64_t s) noexcept {
     return static_cast<std::uint16_t>(s);
 }
 
-// One's-complement sum of an even-aligned buffer as native-order 16-bit words, folded to 16 bits.
-// A trailing odd byte is the high byte of a zero-padded word (RFC 1071 §4.1).
-std::uint16_t native_sum(const std::byte* p, std::size_t n) noexcept {
-    // The bulk: each 8-byte load is added as two 32-bit halves into one of four 64-bit
-    // accumulators. No carry can leave an accumulator before 2^31 loads (16 GiB), so there is no
-    // end-around carry to chain through, and the four sums proceed in parallel (1.7-1.9x the
-    // single carry chain on a 1448-byte segment). 2^32 = 1 modulo 2^16 - 1, so the halves sum
-    // to the same one's-complement value as the 16-bit words they hold.
-    std::uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    while (n >= 32) {
-        std::uint64_t w0, w1, w2, w3;
-        std::memcpy(&w0, p, 8);
-        std::memcpy(&w1, p + 8, 8);
-        std::memcpy(&w2, p + 16, 8);
-        std::memcpy(&w3, p + 24, 8);
-        a0 += (w0 & 0xffffffffu) + (w0 >> 32);
-        a1 += (w1 & 0xffffffffu) + (w1 >> 32);
-        a2 += (w2 & 0xffffffffu) + (w2 >> 32);
-        a3 += (w3 & 0xffffffffu) + (w3 >> 32);
-        p += 32;
-        n -= 32;
-    }
-    std::uint64_t s = add_carry(add_carry(a0, a1), add_carry(a2, a3));
+// Adds the last n < 32 bytes to s, 8, 4, 2 and 1 at a time. A trailing odd byte is the high byte
+// of a zero-padded word (RFC 1071 §4.1).
+inline std::uint64_t add_tail(std::uint64_t s, const std::byte* p, std::size_t n) noexcept {
     while (n >= 8) {
         std::uint64_t w;
         std::memcpy(&w, p, 8);
@@ -76,7 +70,121 @@ std::uint16_t native_sum(const std::byte* p, std::size_t n) noexcept {
         std::memcpy(&w, pair, 2);
         s = add_carry(s, w);
     }
-    return fold16(s);
+    return s;
+}
+
+// One's-complement sum of a buffer as native-order 16-bit words, folded to 16 bits.
+std::uint16_t native_sum_scalar(const std::byte* p, std::size_t n) noexcept {
+    // The bulk: each 8-byte load is added as two 32-bit halves into one of four 64-bit
+    // accumulators. No carry can leave an accumulator before 2^31 loads (16 GiB), so there is no
+    // end-around carry to chain through, and the four sums proceed in parallel (1.7-1.9x the
+    // single carry chain on a 1448-byte segment). 2^32 = 1 modulo 2^16 - 1, so the halves sum
+    // to the same one's-complement value as the 16-bit words they hold.
+    std::uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    while (n >= 32) {
+        std::uint64_t w0, w1, w2, w3;
+        std::memcpy(&w0, p, 8);
+        std::memcpy(&w1, p + 8, 8);
+        std::memcpy(&w2, p + 16, 8);
+        std::memcpy(&w3, p + 24, 8);
+        a0 += (w0 & 0xffffffffu) + (w0 >> 32);
+        a1 += (w1 & 0xffffffffu) + (w1 >> 32);
+        a2 += (w2 & 0xffffffffu) + (w2 >> 32);
+        a3 += (w3 & 0xffffffffu) + (w3 >> 32);
+        p += 32;
+        n -= 32;
+    }
+    const std::uint64_t s = add_carry(add_carry(a0, a1), add_carry(a2, a3));
+    return fold16(add_tail(s, p, n));
+}
+
+#if TAPSTACK_CHECKSUM_X86
+// The vector path uses the scalar path's trick lane by lane: every 32-bit half of the data is
+// zero-extended into a 64-bit lane (one AND, one shift) and added there. The halves of 64 bytes
+// are first summed among themselves (less than 2^34 a lane), so the running sum sees one add per
+// step, and no lane can carry out before 2^30 steps (64 GiB); the lanes are joined with
+// end-around carry only at the end. Loads are unaligned: any start address works (RFC 1071
+// §2(B): the sum does not depend on how whole 16-bit words are grouped, and a piece always
+// starts a word).
+
+// memcpy, not a cast to __m256i*: any alignment, and no reinterpret_cast (it compiles to one
+// unaligned load).
+__attribute__((target("avx2"))) inline __m256i load256(const std::byte* p) noexcept {
+    __m256i v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+__attribute__((target("avx2"))) inline __m256i halves_avx2(__m256i v, __m256i low32) noexcept {
+    return _mm256_add_epi64(_mm256_and_si256(v, low32), _mm256_srli_epi64(v, 32));
+}
+
+__attribute__((target("avx2"))) std::uint16_t native_sum_avx2(const std::byte* p,
+                                                              std::size_t n) noexcept {
+    const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+    // Two running sums, 128 bytes a step: the adds of one do not wait for the other's.
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    while (n >= 128) {
+        const __m256i v0 = load256(p);
+        const __m256i v1 = load256(p + 32);
+        const __m256i v2 = load256(p + 64);
+        const __m256i v3 = load256(p + 96);
+        a0 = _mm256_add_epi64(a0, _mm256_add_epi64(halves_avx2(v0, low32), halves_avx2(v1, low32)));
+        a1 = _mm256_add_epi64(a1, _mm256_add_epi64(halves_avx2(v2, low32), halves_avx2(v3, low32)));
+        p += 128;
+        n -= 128;
+    }
+    while (n >= 32) {
+        a0 = _mm256_add_epi64(a0, halves_avx2(load256(p), low32));
+        p += 32;
+        n -= 32;
+    }
+    // Each lane's halves again, so the eight values and their total stay below 2^37.
+    const __m256i h = _mm256_add_epi64(halves_avx2(a0, low32), halves_avx2(a1, low32));
+    __m128i t = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    t = _mm_add_epi64(t, _mm_unpackhi_epi64(t, t));
+    const auto s = static_cast<std::uint64_t>(_mm_cvtsi128_si64(t));
+    return fold16(add_tail(s, p, n));
+}
+#endif
+
+using native_sum_fn = std::uint16_t (*)(const std::byte*, std::size_t) noexcept;
+
+native_sum_fn impl_fn(detail::checksum_impl impl) noexcept {
+    switch (impl) {
+#if TAPSTACK_CHECKSUM_X86
+        case detail::checksum_impl::avx2: return &native_sum_avx2;
+#endif
+        default: return &native_sum_scalar;
+    }
+}
+
+detail::checksum_impl best_impl() noexcept {
+#if TAPSTACK_CHECKSUM_X86
+    __builtin_cpu_init();  // needed only if this runs before the constructors (it is cheap)
+    return __builtin_cpu_supports("avx2") ? detail::checksum_impl::avx2 : detail::checksum_impl::scalar;
+#else
+    return detail::checksum_impl::scalar;
+#endif
+}
+
+std::uint16_t resolve_native_sum(const std::byte* p, std::size_t n) noexcept;
+
+// The chosen implementation; resolve_native_sum until the first call picks one. Constant
+// initialisation, so it is valid during other translation units' static initialisation too.
+// Two threads racing on the first call pick the same function.
+std::atomic<native_sum_fn> active_native_sum{&resolve_native_sum};
+
+std::uint16_t resolve_native_sum(const std::byte* p, std::size_t n) noexcept {
+    const native_sum_fn f = impl_fn(best_impl());
+    active_native_sum.store(f, std::memory_order_relaxed);
+    return f(p, n);
+}
+
+inline std::uint16_t native_sum(const std::byte* p, std::size_t n) noexcept {
+    // Below 32 bytes the tail alone is as fast as any path, without the indirect call.
+    if (n < 32) return fold16(add_tail(0, p, n));
+    return active_native_sum.load(std::memory_order_relaxed)(p, n);
 }
 
 inline std::uint16_t to_network_order(std::uint16_t native) noexcept {
@@ -87,6 +195,39 @@ inline std::uint16_t to_network_order(std::uint16_t native) noexcept {
 }
 
 }  // namespace
+
+namespace detail {
+
+bool checksum_impl_available(checksum_impl impl) noexcept {
+    switch (impl) {
+        case checksum_impl::scalar: return true;
+#if TAPSTACK_CHECKSUM_X86
+        case checksum_impl::avx2: __builtin_cpu_init(); return __builtin_cpu_supports("avx2");
+#endif
+        default: return false;
+    }
+}
+
+checksum_impl checksum_impl_selected() noexcept {
+    const native_sum_fn f = active_native_sum.load(std::memory_order_relaxed);
+    if (f == &resolve_native_sum) return best_impl();
+    for (const checksum_impl i : {checksum_impl::scalar, checksum_impl::avx2})
+        if (f == impl_fn(i)) return i;
+    return checksum_impl::scalar;
+}
+
+checksum_impl select_checksum_impl(checksum_impl impl) noexcept {
+    const checksum_impl previous = checksum_impl_selected();
+    if (checksum_impl_available(impl)) active_native_sum.store(impl_fn(impl), std::memory_order_relaxed);
+    return previous;
+}
+
+std::uint16_t folded_sum(checksum_impl impl, bytes data) noexcept {
+    if (!checksum_impl_available(impl)) impl = checksum_impl::scalar;
+    return to_network_order(impl_fn(impl)(data.data(), data.size()));
+}
+
+}  // namespace detail
 
 void checksum_accumulator::add(bytes data) noexcept {
     if (data.empty()) return;
