@@ -8,6 +8,8 @@
 //                                  traffic on every connection, then on 64 busy ones
 //   memory_bench lookup            the 4-tuple table alone: ns per find() at 100 -> 100,000
 //                                  (random tuples, then 64 busy ones) and the nodes walked
+//   memory_bench latency           the machine's cold-access cost: ns per dependent random load
+//                                  in 1 / 8 / 32 / 256 MiB (what the demux figures are made of)
 //   memory_bench all               everything with defaults (bulk and connections twice: with
 //                                  software checksums, then with --csum-offload)
 //   --csum-offload                 bulk, connections: both stacks set tx_checksum_offload and the
@@ -414,6 +416,33 @@ void run_lookup() {
     }
 }
 
+/// The machine's own cost of a cold access, for reading the demux figures: one dependent load
+/// after another, at random through buffers of the sizes the demux benchmark's working set
+/// spans (a cache line each, in one random cycle so no prefetcher helps).
+void run_latency() {
+    for (const std::size_t mib : {1u, 8u, 32u, 256u}) {
+        const std::size_t lines = (mib << 20) / 64;
+        struct alignas(64) line {
+            std::uint32_t next;
+        };
+        std::vector<line> ring(lines);
+        std::vector<std::uint32_t> order(lines);
+        for (std::uint32_t i = 0; i < lines; ++i) order[i] = i;
+        random_source rng{5};
+        for (std::size_t i = lines - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint32_t>(i + 1))]);
+        for (std::size_t i = 0; i < lines; ++i) ring[order[i]].next = order[(i + 1) % lines];
+        const std::size_t steps = 2'000'000;
+        std::uint32_t at = order[0];
+        const auto start = wall::now();
+        for (std::size_t i = 0; i < steps; ++i) at = ring[at].next;
+        const double ns = std::chrono::duration<double, std::nano>(wall::now() - start).count() / static_cast<double>(steps);
+        if (at == lines) std::puts("");  // keeps the chase from being optimised away
+        char name[64];
+        std::snprintf(name, sizeof name, "dependent_load_ns_in_%zu_mib", mib);
+        report(name, "ns", ns);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -454,6 +483,7 @@ int main(int argc, char** argv) {
     else if (what == "idle") run_idle(number(100000));
     else if (what == "demux") run_demux();
     else if (what == "lookup") run_lookup();
+    else if (what == "latency") run_latency();
     else if (what == "all") {
         // Both checksum figures, each line labelled: software sums first, then offloaded.
         const bool offload_only = csum_offload;
@@ -467,8 +497,9 @@ int main(int argc, char** argv) {
         run_idle(100000);
         run_demux();
         run_lookup();
+        run_latency();
     } else {
-        std::fprintf(stderr, "memory_bench: unknown benchmark '%s' (bulk, connections, idle, demux, lookup, all)\n", what.c_str());
+        std::fprintf(stderr, "memory_bench: unknown benchmark '%s' (bulk, connections, idle, demux, lookup, latency, all)\n", what.c_str());
         return 2;
     }
     return 0;
