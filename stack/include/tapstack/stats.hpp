@@ -47,6 +47,13 @@ struct icmp_stats {
     std::uint64_t in_errors = 0;             // truncated or bad checksum
     std::uint64_t in_echos = 0;
     std::uint64_t in_dest_unreachs = 0;
+    std::uint64_t in_time_excds = 0;
+    std::uint64_t in_parm_probs = 0;
+    // Errors quoting a TCP segment of ours (RFC 9293 MUST-54, RFC 5927):
+    std::uint64_t in_tcp_errors = 0;         // delivered to the connection (abort, soft error, PMTU)
+    std::uint64_t in_tcp_out_of_window = 0;  // quoted SEQ not in SND.UNA..SND.NXT-1 (Linux OutOfWindowIcmps)
+    std::uint64_t in_tcp_no_connection = 0;  // no connection has the quoted 4-tuple
+    std::uint64_t in_bad_quotes = 0;         // quote truncated or malformed, or not from our address
     std::uint64_t out_msgs = 0;
     std::uint64_t out_echo_reps = 0;
     std::uint64_t out_dest_unreachs = 0;
@@ -83,6 +90,12 @@ struct icmpv6_stats {
     std::uint64_t in_echos = 0;
     std::uint64_t in_dest_unreachs = 0;
     std::uint64_t in_pkt_too_bigs = 0;
+    std::uint64_t in_time_excds = 0;
+    std::uint64_t in_parm_problems = 0;
+    std::uint64_t in_tcp_errors = 0;         // as icmp_stats: delivered to a TCP connection
+    std::uint64_t in_tcp_out_of_window = 0;
+    std::uint64_t in_tcp_no_connection = 0;
+    std::uint64_t in_bad_quotes = 0;
     std::uint64_t in_neighbor_solicits = 0;
     std::uint64_t in_neighbor_advertisements = 0;
     std::uint64_t in_router_advertisements = 0;

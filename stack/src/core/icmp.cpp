@@ -1,9 +1,100 @@
-// ICMP (RFC 792, RFC 1122 3.2.2): echo replies, and destination-unreachable errors we send.
+// ICMP (RFC 792, RFC 1122 3.2.2): echo replies, destination-unreachable errors we send, and
+// the errors we receive about our TCP segments (RFC 9293 §3.9.2.2, RFC 1122 4.2.3.9, RFC 5927,
+// RFC 1191), handed to the connection they quote.
 #include "stack_impl.hpp"
 #include <algorithm>
 #include <tapstack/wire/icmp.hpp>
 
 namespace tapstack {
+namespace {
+
+constexpr std::uint8_t icmp_time_exceeded = 11;
+constexpr std::uint8_t icmp_parameter_problem = 12;
+
+/// Linux's net.ipv4.route.min_pmtu, 552 (512 bytes of data + 20 of IP + 20 of TCP; RFC 1191
+/// §3 only forbids going below 68). A "fragmentation needed" naming a smaller next-hop MTU is
+/// clamped to it: a forged report cannot shrink a connection to a few bytes a segment
+/// (RFC 5927 §7.2), so the smallest MSS it can impose is 552 - 40 = 512.
+constexpr std::uint16_t min_path_mtu = 552;
+constexpr std::uint16_t ipv4_tcp_headers = 40;
+
+/// The TCP segment an ICMP error quotes: RFC 792 promises the IP header and the first 8 bytes of
+/// its data, which are TCP's ports and sequence number.
+struct quoted_segment {
+    ip::four_tuple tuple;
+    tcp::seq_number seq;
+};
+enum class quote_status : std::uint8_t { tcp, not_tcp, malformed };
+
+/// Never reads past `q`: the quote is whatever the router chose to send, and fuzzers feed it.
+quote_status parse_quote(bytes q, ip::address_v4 ours, quoted_segment& out) {
+    constexpr std::size_t min_ip = 20, tcp_prefix = 8;
+    if (q.size() < min_ip) return quote_status::malformed;
+    const std::uint8_t vihl = load_u8(q, 0);
+    const std::size_t ihl = std::size_t{vihl & 0x0fu} * 4;
+    if ((vihl >> 4) != 4 || ihl < min_ip || q.size() < ihl + tcp_prefix) return quote_status::malformed;
+    if (load_u8(q, 9) != static_cast<std::uint8_t>(wire::ip_protocol::tcp)) return quote_status::not_tcp;
+    // A later fragment carries no TCP header; and an error about a datagram we did not send
+    // (source not ours) names no connection of ours.
+    if ((load_be16(q, 6) & 0x1fff) != 0) return quote_status::malformed;
+    const ip::address_v4 src{load_be32(q, 12)}, dst{load_be32(q, 16)};
+    if (src != ours) return quote_status::malformed;
+    out.tuple = ip::four_tuple{{ip::address{src}, load_be16(q, ihl)}, {ip::address{dst}, load_be16(q, ihl + 2)}};
+    out.seq = tcp::seq_number{load_be32(q, ihl + 4)};
+    return quote_status::tcp;
+}
+
+/// RFC 1122 4.2.3.9 (RFC 9293 SHLD-25/26) for type 3: hard are protocol (2) and port (3)
+/// unreachable, and -- as Linux's icmp_err_convert marks them fatal -- the administratively
+/// prohibited family (9, 10, 13, RFC 1812 §5.2.7.1); code 4 is PMTU discovery, handled apart.
+/// Everything else (0, 1, 5, the rest) is soft. Port unreachable reads as "connection
+/// refused"; the others as "host unreachable" (errc has no separate network/protocol values,
+/// and the application only needs to know the host cannot be reached).
+bool unreachable_is_hard(std::uint8_t code) { return code == 2 || code == 3 || code == 9 || code == 10 || code == 13; }
+
+void deliver_to_tcp(stack::impl& s, const wire::icmp_view& icmp, instant t) {
+    auto& stats = s.stats;
+    quoted_segment q{};
+    switch (parse_quote(icmp.body(), s.cfg.ipv4.addr, q)) {
+    case quote_status::malformed: ++stats.icmp.in_bad_quotes; return;
+    case quote_status::not_tcp: return;  // UDP keeps no per-socket error state
+    case quote_status::tcp: break;
+    }
+    auto it = s.connections.find(q.tuple);
+    if (it == s.connections.end() || !it->conn) {
+        ++stats.icmp.in_tcp_no_connection;
+        return;
+    }
+    tcp::icmp_outcome outcome = tcp::icmp_outcome::ignored;
+    const std::uint8_t type = icmp.type(), code = icmp.code();
+    if (type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) &&
+        code == static_cast<std::uint8_t>(wire::icmp_unreachable_code::fragmentation_needed)) {
+        // RFC 1191 §4: the next-hop MTU is the low 16 bits of the second word. Zero comes from a
+        // router older than RFC 1191 (§5); it could be guessed from the plateau table, but the
+        // RTO resends anyway, so we ignore it. A report not below our link MTU is nonsense.
+        const auto mtu = static_cast<std::uint16_t>(icmp.rest_of_header() & 0xffffu);
+        if (mtu == 0 || mtu >= s.cfg.mtu) return;
+        const std::uint16_t floored = std::max(mtu, min_path_mtu);
+        outcome = it->conn->on_path_mtu(q.seq, static_cast<std::uint16_t>(floored - ipv4_tcp_headers), t);
+    } else {
+        const bool hard = type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) &&
+                          unreachable_is_hard(code);
+        const tcp::error reported =
+            type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) &&
+                    code == static_cast<std::uint8_t>(wire::icmp_unreachable_code::port)
+                ? tcp::error::connection_refused
+                : tcp::error::host_unreachable;
+        outcome = it->conn->on_icmp_error(q.seq, reported, hard, t);
+    }
+    switch (outcome) {
+    case tcp::icmp_outcome::delivered: ++stats.icmp.in_tcp_errors; break;
+    case tcp::icmp_outcome::out_of_window: ++stats.icmp.in_tcp_out_of_window; break;
+    case tcp::icmp_outcome::ignored: break;
+    }
+    s.touch(*it);
+}
+
+}  // namespace
 
 void stack::impl::on_icmp(const wire::ipv4_view& ip, instant t) {
     ++stats.icmp.in_msgs;
@@ -32,10 +123,19 @@ void stack::impl::on_icmp(const wire::ipv4_view& ip, instant t) {
         return;
     }
     case static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable):
-        ++stats.icmp.in_dest_unreachs;
+    case icmp_time_exceeded:
+    case icmp_parameter_problem:
+        if (icmp->type() == icmp_time_exceeded) ++stats.icmp.in_time_excds;
+        else if (icmp->type() == icmp_parameter_problem) ++stats.icmp.in_parm_probs;
+        else ++stats.icmp.in_dest_unreachs;
+        // RFC 1122 3.2.2: an error sent to a broadcast or multicast address is no report about
+        // a datagram of ours (Linux's icmp_rcv drops them too).
+        if (ip.destination() != cfg.ipv4.addr) return;
+        // RFC 9293 §3.9.2.2 MUST-54: hand it to the transport it quotes.
+        deliver_to_tcp(*this, *icmp, t);
         return;
     default:
-        return;
+        return;  // source quench (RFC 9293 MUST-55, RFC 6633), redirects, ...: dropped
     }
 }
 

@@ -12,6 +12,47 @@ ip::address_v6 address_at(bytes b, std::size_t at) {
     for (std::size_t i = 0; i < 16; ++i) a[i] = load_u8(b, at + i);
     return ip::address_v6{a};
 }
+
+/// RFC 4443 §3.1 codes as TCP sees them (RFC 1122 4.2.3.9 carried over, as Linux's
+/// icmpv6_err_convert does): administratively prohibited (1), port unreachable (4), source
+/// address failed policy (5) and reject route (6) are hard; no route (0), beyond scope (2),
+/// address unreachable (3), time exceeded and parameter problem are soft.
+bool unreachable6_is_hard(std::uint8_t code) { return code == 1 || code == 4 || code == 5 || code == 6; }
+
+/// RFC 9293 §3.9.2.2 MUST-54 for ICMPv6: the quote is the invoking packet, a 40-byte IPv6
+/// header then (without extension headers, the only case we follow) at least TCP's ports and
+/// sequence number. RFC 5927 §4.1's sequence check is the connection's (on_icmp_error).
+void deliver_to_tcp(stack::impl& s, const wire::icmpv6_view& m, instant t) {
+    constexpr std::size_t ipv6_header = 40, tcp_prefix = 8;
+    const auto quote = m.body();
+    if (quote.size() < ipv6_header || (load_u8(quote, 0) >> 4) != 6) {
+        ++s.stats.icmp6.in_bad_quotes;
+        return;
+    }
+    if (load_u8(quote, 6) != static_cast<std::uint8_t>(wire::ip_protocol::tcp)) return;  // not TCP, or ext. headers
+    const auto src = address_at(quote, 8);
+    if (quote.size() < ipv6_header + tcp_prefix || !ipv6_is_ours(s, src)) {
+        ++s.stats.icmp6.in_bad_quotes;
+        return;
+    }
+    const ip::four_tuple tuple{{ip::address{src}, load_be16(quote, ipv6_header)},
+                               {ip::address{address_at(quote, 24)}, load_be16(quote, ipv6_header + 2)}};
+    auto it = s.connections.find(tuple);
+    if (it == s.connections.end() || !it->conn) {
+        ++s.stats.icmp6.in_tcp_no_connection;
+        return;
+    }
+    const bool unreachable = m.type() == static_cast<std::uint8_t>(wire::icmpv6_type::destination_unreachable);
+    const bool hard = unreachable && unreachable6_is_hard(m.code());
+    const tcp::error reported =
+        unreachable && m.code() == 4 ? tcp::error::connection_refused : tcp::error::host_unreachable;
+    switch (it->conn->on_icmp_error(tcp::seq_number{load_be32(quote, ipv6_header + 4)}, reported, hard, t)) {
+    case tcp::icmp_outcome::delivered: ++s.stats.icmp6.in_tcp_errors; break;
+    case tcp::icmp_outcome::out_of_window: ++s.stats.icmp6.in_tcp_out_of_window; break;
+    case tcp::icmp_outcome::ignored: break;
+    }
+    s.touch(*it);
+}
 }  // namespace
 
 void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant t) {
@@ -52,7 +93,13 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         on_ndp(s, ip, *m, t);
         return;
     case static_cast<std::uint8_t>(wire::icmpv6_type::destination_unreachable):
-        ++s.stats.icmp6.in_dest_unreachs;
+    case static_cast<std::uint8_t>(wire::icmpv6_type::time_exceeded):
+    case static_cast<std::uint8_t>(wire::icmpv6_type::parameter_problem):
+        if (m->type() == static_cast<std::uint8_t>(wire::icmpv6_type::time_exceeded)) ++s.stats.icmp6.in_time_excds;
+        else if (m->type() == static_cast<std::uint8_t>(wire::icmpv6_type::parameter_problem)) ++s.stats.icmp6.in_parm_problems;
+        else ++s.stats.icmp6.in_dest_unreachs;
+        if (ip.destination().is_multicast()) return;  // no report about a packet of ours
+        deliver_to_tcp(s, *m, t);
         return;
     case static_cast<std::uint8_t>(wire::icmpv6_type::packet_too_big): {
         ++s.stats.icmp6.in_pkt_too_bigs;
@@ -70,7 +117,13 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         if (quote.size() >= ipv6_header + 4 && load_u8(quote, 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp)) {
             const ip::four_tuple tuple{{ip::address{address_at(quote, 8)}, load_be16(quote, ipv6_header)},
                                        {ip::address{address_at(quote, 24)}, load_be16(quote, ipv6_header + 2)}};
-            if (auto it = s.connections.find(tuple); it != s.connections.end() && it->conn) it->conn->lower_mss(mss);
+            // Segments in flight that the path refused go again, smaller (lower_mss(mss, t)).
+            // No RFC 5927 sequence check here yet: the MSS only goes down, to no less than
+            // 1220, which a forged report could do anyway to connections opened later.
+            if (auto it = s.connections.find(tuple); it != s.connections.end() && it->conn) {
+                it->conn->lower_mss(mss, t);
+                s.touch(*it);
+            }
         }
         return;
     }

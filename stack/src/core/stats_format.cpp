@@ -64,6 +64,12 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("input ICMP message failed", s.icmp.in_errors);
     t.row("echo requests received", s.icmp.in_echos);
     t.row("destination unreachable received", s.icmp.in_dest_unreachs);
+    t.row("time exceeded received", s.icmp.in_time_excds);
+    t.row("parameter problems received", s.icmp.in_parm_probs);
+    t.row("ICMP errors delivered to TCP", s.icmp.in_tcp_errors);
+    t.row("ICMP errors for TCP ignored: quoted sequence out of window", s.icmp.in_tcp_out_of_window);
+    t.row("ICMP errors for TCP ignored: no connection", s.icmp.in_tcp_no_connection);
+    t.row("ICMP errors with a malformed quote dropped", s.icmp.in_bad_quotes);
     t.row("ICMP messages sent", s.icmp.out_msgs);
     t.row("echo replies sent", s.icmp.out_echo_reps);
     t.row("destination unreachable sent", s.icmp.out_dest_unreachs);
@@ -140,6 +146,12 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("echo requests received", s.icmp6.in_echos);
     t.row("destination unreachable received", s.icmp6.in_dest_unreachs);
     t.row("packet too big received", s.icmp6.in_pkt_too_bigs);
+    t.row("time exceeded received", s.icmp6.in_time_excds);
+    t.row("parameter problems received", s.icmp6.in_parm_problems);
+    t.row("ICMPv6 errors delivered to TCP", s.icmp6.in_tcp_errors);
+    t.row("ICMPv6 errors for TCP ignored: quoted sequence out of window", s.icmp6.in_tcp_out_of_window);
+    t.row("ICMPv6 errors for TCP ignored: no connection", s.icmp6.in_tcp_no_connection);
+    t.row("ICMPv6 errors with a malformed quote dropped", s.icmp6.in_bad_quotes);
     t.row("neighbor solicitations received", s.icmp6.in_neighbor_solicits);
     t.row("neighbor advertisements received", s.icmp6.in_neighbor_advertisements);
     t.row("router advertisements received", s.icmp6.in_router_advertisements);

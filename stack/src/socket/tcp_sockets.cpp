@@ -17,6 +17,7 @@ errc to_errc(tcp::error e) {
     case tcp::error::connection_reset: return errc::connection_reset;
     case tcp::error::timed_out: return errc::timed_out;
     case tcp::error::connection_aborted: return errc::connection_aborted;
+    case tcp::error::host_unreachable: return errc::host_unreachable;
     }
     return errc::connection_aborted;
 }

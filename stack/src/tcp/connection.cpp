@@ -38,6 +38,7 @@ std::string_view to_string(error e) noexcept {
     case error::connection_reset: return "connection reset";
     case error::timed_out: return "timed out";
     case error::connection_aborted: return "connection aborted";
+    case error::host_unreachable: return "host unreachable";
     }
     return "?";
 }
@@ -142,6 +143,13 @@ struct connection::impl {
     instant rto_base{};
     // RFC 9293 MUST-11: SYN-RECEIVED reached from LISTEN (passive) or from SYN-SENT (active).
     bool passive = false;
+    // RFC 1122 4.2.3.9 / RFC 9293 MUST-56: the last soft ICMP error. It never ends the
+    // connection; if a timeout does, it is what the application is told instead of timed_out
+    // (Linux's sk_err_soft). An ACK that makes progress clears it ("something worked").
+    error soft_err = error::none;
+    // The largest payload the path takes (RFC 1191 / RFC 8201 reports; 0: no report). Kept apart
+    // from peer_mss so a report that arrives in SYN-SENT survives the peer's MSS option.
+    std::uint16_t path_mss = 0;
 
     // --- RFC 5961 §7 challenge ACK throttle ---
     instant challenge_window{};
@@ -192,6 +200,8 @@ struct connection::impl {
         retries = 0;
         rto_base = now;
         passive = false;
+        soft_err = error::none;
+        path_mss = 0;
         persist_interval = duration{};
         probes_unanswered = 0;
         keepalive_sent = 0;
@@ -281,7 +291,12 @@ struct connection::impl {
 
     void fail(error e, instant now) {
         err = e;
-        if (e == error::timed_out) ++stats.connections_timed_out;
+        if (e == error::timed_out) {
+            ++stats.connections_timed_out;
+            // RFC 1122 4.2.3.9: a soft error explains the timeout better than "timed out" does
+            // (Linux's tcp_write_err reports sk_err_soft, EHOSTUNREACH, the same way).
+            if (soft_err != error::none) err = soft_err;
+        }
         if (e == error::connection_reset && (st == state::established || st == state::close_wait)) ++stats.estab_resets;
         enter(state::closed, now);
     }
@@ -815,6 +830,7 @@ struct connection::impl {
             if (high_rxt < snd_una) high_rxt = snd_una;
             retries = 0;
             dupacks = 0;
+            soft_err = error::none;  // the path works again (Linux clears sk_err_soft in tcp_ack)
             // RFC 6298 §5.2/5.3: stop the timer when all is acknowledged, else restart it.
             rto_at.reset();
             rto_base = now;  // progress: the user timeout (MUST-21) counts from here
@@ -865,6 +881,7 @@ struct connection::impl {
     // ---------------------------------------------------------------- SYN-SENT
     void apply_syn_options(const wire::tcp_segment& seg, bool active) {
         peer_mss = seg.options.mss ? std::max<std::uint16_t>(*seg.options.mss, 64) : cfg.default_peer_mss;
+        if (path_mss != 0) peer_mss = std::min(peer_mss, path_mss);  // a PMTU report in SYN-SENT
         // RFC 7323 §2.2 / §3.2: only when both sides sent the option (active: we sent ours if on).
         ws_ok = cfg.window_scaling && seg.options.window_scale.has_value();
         snd_wscale = ws_ok ? std::min<std::uint8_t>(*seg.options.window_scale, 14) : 0;  // §2.3: >14 → 14
@@ -1090,6 +1107,42 @@ struct connection::impl {
         if (ack_now && emitted != sent_before && last_ack_sent == rcv_nxt) ack_now = false;  // piggybacked
         if (rcv_unacked > 0 || ack_now) maybe_delayed_ack(ack_now, now);
         if (fin_ack_may_wait && last_ack_sent != rcv_nxt) ack_at_end_of_batch(now);
+    }
+
+    // ---------------------------------------------------------------- ICMP
+    /// RFC 5927 §4.1: an ICMP error is believed only if the segment it quotes could be one of
+    /// ours still in flight, SND.UNA =< SEG.SEQ < SND.NXT. Our snd_nxt walks back after a
+    /// timeout, so the bound is snd_max, the highest sequence number sent (Linux's snd_nxt).
+    bool quote_in_window(seq_number quoted) const noexcept { return seq_in_range(quoted, snd_una, snd_max); }
+    bool icmp_applies() const noexcept {
+        return st != state::closed && st != state::listen && st != state::time_wait;
+    }
+
+    /// Lowers the path MSS; false when `mss` is not below what the path already takes.
+    bool lower_path_mss(std::uint16_t mss) noexcept {
+        // RFC 8201 §5.4 / RFC 1191 §6.3: never below the protocol minimum; only downwards.
+        mss = std::max<std::uint16_t>(mss, 64);
+        const std::uint16_t cap = path_mss != 0 ? path_mss : cfg.mss;
+        if (mss >= cap) return false;
+        path_mss = mss;
+        if (mss >= peer_mss) return true;  // the peer's MSS was already the tighter bound
+        peer_mss = mss;
+        const std::uint32_t effective = ts_ok ? std::max<std::uint32_t>(mss, 76) - 12 : mss;
+        smss = static_cast<std::uint16_t>(std::min<std::uint32_t>(smss, effective));
+        return true;
+    }
+
+    /// Data in flight went out in segments the path refused (they were dropped: RFC 1191 §6.5
+    /// lets TCP wait for the RTO, Linux's "fast" PMTU discovery, tcp_v4_mtu_reduced ->
+    /// tcp_simple_retransmit, does not): send again from SND.UNA in segments of the new size.
+    /// Go-back-N as after a timeout, but without collapsing cwnd: nothing says the path is
+    /// congested.
+    void resend_after_mtu_drop(instant now) {
+        if (!can_send_data() || snd_una == snd_max) return;
+        rtt_timing = false;  // Karn: the timed segment goes again
+        snd_nxt = snd_una;
+        if (high_rxt < snd_una) high_rxt = snd_una;
+        output(now);
     }
 
     // ---------------------------------------------------------------- timers
@@ -1412,15 +1465,44 @@ void connection::drop(instant now) {
 
 void connection::set_no_delay(bool on) noexcept { impl_->nodelay = on; }
 
-void connection::lower_mss(std::uint16_t mss) noexcept {
+void connection::lower_mss(std::uint16_t mss) noexcept { impl_->lower_path_mss(mss); }
+
+void connection::lower_mss(std::uint16_t mss, instant now) {
     auto& m = *impl_;
-    // RFC 8201 §5.4 / RFC 1191 §6.3: never below the protocol minimum; only downwards.
-    mss = std::max<std::uint16_t>(mss, 64);
-    if (mss >= m.peer_mss) return;
-    m.peer_mss = mss;
-    const std::uint32_t effective = m.ts_ok ? std::max<std::uint32_t>(mss, 76) - 12 : mss;
-    m.smss = static_cast<std::uint16_t>(std::min<std::uint32_t>(m.smss, effective));
+    if (m.lower_path_mss(mss)) m.resend_after_mtu_drop(now);
+    m.flush_events();
 }
+
+icmp_outcome connection::on_icmp_error(seq_number quoted_seq, error reported, bool hard, instant now) {
+    auto& m = *impl_;
+    if (!m.icmp_applies()) return icmp_outcome::ignored;
+    if (!m.quote_in_window(quoted_seq)) return icmp_outcome::out_of_window;
+    // RFC 1122 4.2.3.9 (RFC 9293 SHLD-26): a hard error aborts a connection that is still
+    // opening -- SYN-SENT, or SYN-RECEIVED (a passive child was never accepted, so only the
+    // handshake is lost; after a simultaneous open the application hears of it as in SYN-SENT).
+    // Once synchronized every error is soft (MUST-56): the peer answered before, and a stray
+    // or forged ICMP message must not end the connection (RFC 5927 §4.2, Linux's tcp_v4_err).
+    if (hard && (m.st == state::syn_sent || m.st == state::syn_received)) {
+        ++m.stats.attempt_fails;
+        m.fail(reported, now);
+        m.flush_events();
+        return icmp_outcome::delivered;
+    }
+    m.soft_err = reported;
+    return icmp_outcome::delivered;
+}
+
+icmp_outcome connection::on_path_mtu(seq_number quoted_seq, std::uint16_t mss, instant now) {
+    auto& m = *impl_;
+    if (!m.icmp_applies()) return icmp_outcome::ignored;
+    if (!m.quote_in_window(quoted_seq)) return icmp_outcome::out_of_window;
+    if (!m.lower_path_mss(mss)) return icmp_outcome::ignored;
+    m.resend_after_mtu_drop(now);
+    m.flush_events();
+    return icmp_outcome::delivered;
+}
+
+error connection::soft_error() const noexcept { return impl_->soft_err; }
 
 void connection::set_user_timeout(duration timeout) noexcept {
     auto& m = *impl_;
@@ -1484,6 +1566,7 @@ connection_info connection::info() const noexcept {
     i.rttvar = m.rtt.rttvar();
     i.rto = m.rtt.rto();
     i.ooo_bytes = m.ooo.total();
+    i.soft_error = m.soft_err;
     return i;
 }
 

@@ -20,8 +20,11 @@ enum class state : std::uint8_t {
 /// "SYN-SENT", "ESTABLISHED", ... as RFC 9293 spells them.
 std::string_view to_string(state s) noexcept;
 
-/// Why a connection ended other than by an orderly close.
-enum class error : std::uint8_t { none, connection_refused, connection_reset, timed_out, connection_aborted };
+/// Why a connection ended other than by an orderly close. host_unreachable comes from an ICMP
+/// error (RFC 1122 4.2.3.9): a hard one in SYN-SENT, or a soft one remembered until a timeout.
+enum class error : std::uint8_t {
+    none, connection_refused, connection_reset, timed_out, connection_aborted, host_unreachable,
+};
 std::string_view to_string(error e) noexcept;
 
 /// A snapshot of the send/receive variables, for tests, `ss`-like tools and logs.
@@ -37,6 +40,14 @@ struct connection_info {
     bool in_recovery = false;
     duration srtt{}, rttvar{}, rto{};
     std::uint32_t ooo_bytes = 0;     // out-of-order bytes held
+    error soft_error = error::none;  // the last soft ICMP error (RFC 1122 4.2.3.9), none once an ACK made progress
+};
+
+/// What became of an ICMP error that quoted one of this connection's segments.
+enum class icmp_outcome : std::uint8_t {
+    delivered,      // acted on (aborted, remembered as the soft error, or the MSS went down)
+    out_of_window,  // RFC 5927 §4.1: the quoted sequence number is not in SND.UNA..SND.NXT-1
+    ignored,        // a state where it means nothing (LISTEN, CLOSED, TIME-WAIT), or an MSS not lower
 };
 
 /// Where a connection's outgoing segments go (the socket layer wraps them in IP).
@@ -124,6 +135,22 @@ public:
     /// A path MTU report (ICMPv6 packet too big, RFC 8201 §5.2): `mss` is the largest segment
     /// payload the path takes; the send MSS only ever goes down. Later (re)transmissions use it.
     void lower_mss(std::uint16_t mss) noexcept;
+    /// The same, and (like Linux's tcp_simple_retransmit) data in flight, sent in segments the
+    /// path has just refused, goes again from SND.UNA in segments of the new size.
+    void lower_mss(std::uint16_t mss, instant now);
+
+    // --- ICMP errors (RFC 9293 §3.9.2.2 MUST-54, RFC 1122 4.2.3.9, RFC 5927) ---
+    /// An ICMP destination unreachable / time exceeded / parameter problem that quotes a segment
+    /// with sequence number `quoted_seq`. `hard` (protocol or port unreachable, administratively
+    /// prohibited) aborts a connection still in SYN-SENT or SYN-RECEIVED with `reported`;
+    /// anything else is soft (MUST-56): remembered, and reported in place of timed_out if the
+    /// connection later times out.
+    icmp_outcome on_icmp_error(seq_number quoted_seq, error reported, bool hard, instant now);
+    /// Fragmentation needed / packet too big (RFC 1191, RFC 8201) quoting `quoted_seq`: the path
+    /// takes segments of at most `mss` payload bytes (lower_mss(mss, now)).
+    icmp_outcome on_path_mtu(seq_number quoted_seq, std::uint16_t mss, instant now);
+    /// The last soft ICMP error, none when there was none since the last ACK that made progress.
+    error soft_error() const noexcept;
 
     // --- inspection ---
     state current_state() const noexcept;
