@@ -139,6 +139,10 @@ struct tcp_socket_info {
     ip::endpoint remote;
     std::size_t recv_q = 0;
     std::size_t send_q = 0;
+    /// The last soft ICMP error about this connection while it lives (RFC 1122 4.2.3.9, RFC 9293
+    /// MUST-47): host_unreachable, or connection_refused for a port unreachable once
+    /// synchronized. Cleared when an ACK makes progress; success when there is none.
+    errc soft_error = errc::success;
 };
 
 class stack {

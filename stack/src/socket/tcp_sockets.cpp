@@ -603,6 +603,7 @@ tcp_socket_info info_of(const tcp_socket& s) {
         i.remote = s.conn->tuple().remote;
         i.recv_q = s.conn->bytes_readable();
         i.send_q = s.conn->bytes_unacknowledged();
+        if (const auto soft = s.conn->soft_error(); soft != tcp::error::none) i.soft_error = to_errc(soft);
     }
     return i;
 }

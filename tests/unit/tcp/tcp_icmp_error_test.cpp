@@ -186,12 +186,15 @@ TEST(TcpIcmpError, HostUnreachableInEstablishedIsSoftAndTheR2TimeoutReportsIt) {
     established_fixture f;
     auto sent = f.send(100);
     ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::success);
     f.h.inject(icmp_error(f.h, 3, 1, 0, quote_of(sent[0])));
     EXPECT_EQ(f.state(), tcp::state::established);
     EXPECT_EQ(f.h.stack.stats().icmp.in_tcp_errors, 1u);
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::host_unreachable) << "MUST-47: visible while it lives";
     // Port unreachable, hard in SYN-SENT, is soft once synchronized (RFC 1122 4.2.3.9).
     f.h.inject(icmp_error(f.h, 3, 3, 0, quote_of(sent[0])));
     EXPECT_EQ(f.state(), tcp::state::established);
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::connection_refused);
     f.h.inject(icmp_error(f.h, 3, 1, 0, quote_of(sent[0])));  // the last soft error wins
     f.h.advance(2h);  // R2: max_retries backed-off retransmissions
     EXPECT_EQ(f.state(), tcp::state::closed);
@@ -211,7 +214,9 @@ TEST(TcpIcmpError, SoftErrorIsForgottenOnceAnAckMakesProgress) {
     ack.ack = f.iss + 101;
     ack.flags.ack = true;
     ack.window = 65535;
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::host_unreachable);
     f.h.inject(f.h.tcp(ack));
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::success);
     f.send(50);
     f.h.advance(2h);
     EXPECT_EQ(f.state(), tcp::state::closed);
