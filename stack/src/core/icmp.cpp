@@ -14,7 +14,9 @@ constexpr std::uint8_t icmp_parameter_problem = 12;
 /// Linux's net.ipv4.route.min_pmtu, 552 (512 bytes of data + 20 of IP + 20 of TCP; RFC 1191
 /// §3 only forbids going below 68). A "fragmentation needed" naming a smaller next-hop MTU is
 /// clamped to it: a forged report cannot shrink a connection to a few bytes a segment
-/// (RFC 5927 §7.2), so the smallest MSS it can impose is 552 - 40 = 512.
+/// (RFC 5927 §7.2), so the smallest MSS it can impose is 552 - 40 = 512. Left alone: a real
+/// path narrower than 552 still refuses our DF datagrams and the connection times out (Linux
+/// clears DF there).
 constexpr std::uint16_t min_path_mtu = 552;
 constexpr std::uint16_t ipv4_tcp_headers = 40;
 
@@ -45,8 +47,9 @@ quote_status parse_quote(bytes q, ip::address_v4 ours, quoted_segment& out) {
 }
 
 /// RFC 1122 4.2.3.9 (RFC 9293 SHLD-25/26) for type 3: hard are protocol (2) and port (3)
-/// unreachable, and -- as Linux's icmp_err_convert marks them fatal -- the administratively
-/// prohibited family (9, 10, 13, RFC 1812 §5.2.7.1); code 4 is PMTU discovery, handled apart.
+/// unreachable, and the administratively prohibited family (9, 10, 13, RFC 1812 §5.2.7.1;
+/// Linux's icmp_err_convert marks these and a few more fatal); code 4 is PMTU discovery,
+/// handled apart.
 /// Everything else (0, 1, 5, the rest) is soft. Port unreachable reads as "connection
 /// refused"; the others as "host unreachable" (errc has no separate network/protocol values,
 /// and the application only needs to know the host cannot be reached).

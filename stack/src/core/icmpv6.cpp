@@ -109,22 +109,29 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         const std::uint32_t mtu = m->rest_of_header();
         if (mtu < wire::ipv6_minimum_mtu || mtu >= s.cfg.mtu) return;
         const auto mss = static_cast<std::uint16_t>(mtu - 60);
-        if (mss < s.v6.tcp.mss) s.v6.tcp.mss = mss;
-        // The connection the quoted segment belongs to lowers its send MSS now. The quote is
-        // the invoking packet: a 40-byte IPv6 header, then (without extension headers) TCP.
+        // First the connection the quoted segment belongs to: its bound is the shared IPv6 MSS
+        // as it stood, and lowering that first would hide the news from it. The quote is the
+        // invoking packet: a 40-byte IPv6 header, then (without extension headers) TCP.
         const auto quote = m->body();
         constexpr std::size_t ipv6_header = 40;
-        if (quote.size() >= ipv6_header + 4 && load_u8(quote, 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp)) {
+        if (quote.size() >= ipv6_header + 8 && load_u8(quote, 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp)) {
             const ip::four_tuple tuple{{ip::address{address_at(quote, 8)}, load_be16(quote, ipv6_header)},
                                        {ip::address{address_at(quote, 24)}, load_be16(quote, ipv6_header + 2)}};
-            // Segments in flight that the path refused go again, smaller (lower_mss(mss, t)).
-            // No RFC 5927 sequence check here yet: the MSS only goes down, to no less than
-            // 1220, which a forged report could do anyway to connections opened later.
             if (auto it = s.connections.find(tuple); it != s.connections.end() && it->conn) {
-                it->conn->lower_mss(mss, t);
+                // RFC 5927 §4.1, as for the other errors: only a report quoting data in flight
+                // lowers this connection's MSS and sends that data again, smaller.
+                const tcp::seq_number seq{load_be32(quote, ipv6_header + 4)};
+                switch (it->conn->on_path_mtu(seq, mss, t)) {
+                case tcp::icmp_outcome::delivered: ++s.stats.icmp6.in_tcp_errors; break;
+                case tcp::icmp_outcome::out_of_window: ++s.stats.icmp6.in_tcp_out_of_window; break;
+                case tcp::icmp_outcome::ignored: break;
+                }
                 s.touch(*it);
             }
         }
+        // Then the MSS of IPv6 connections opened from now on (RFC 8201 §5.2 allows coarse path
+        // MTU state; the 1280-byte floor bounds what a forged report can do).
+        if (mss < s.v6.tcp.mss) s.v6.tcp.mss = mss;
         return;
     }
     default:

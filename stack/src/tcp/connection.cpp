@@ -925,6 +925,7 @@ struct connection::impl {
                 rtt_sample(now - syn_sent_at);  // Karn: only when the SYN was not retransmitted
             }
             retries = 0;
+            soft_err = error::none;  // the peer answered: an error from the handshake is stale
             enter(state::established, now);
             send_ack(now);
             output(now);
@@ -1118,30 +1119,38 @@ struct connection::impl {
         return st != state::closed && st != state::listen && st != state::time_wait;
     }
 
-    /// Lowers the path MSS; false when `mss` is not below what the path already takes.
+    /// Lowers the path MSS. True when the send MSS went down: only then can a segment we sent
+    /// have been too big, and only then is data in flight worth sending again.
     bool lower_path_mss(std::uint16_t mss) noexcept {
         // RFC 8201 §5.4 / RFC 1191 §6.3: never below the protocol minimum; only downwards.
         mss = std::max<std::uint16_t>(mss, 64);
-        const std::uint16_t cap = path_mss != 0 ? path_mss : cfg.mss;
-        if (mss >= cap) return false;
-        path_mss = mss;
-        if (mss >= peer_mss) return true;  // the peer's MSS was already the tighter bound
+        if (path_mss != 0 && mss >= path_mss) return false;  // no news
+        path_mss = mss;  // kept for apply_syn_options when the report comes in SYN-SENT
+        // What we send is bounded by the peer's MSS and our own (the link MTU's). A report not
+        // below that bound refused nothing of ours: no resend, so a forged one costs nothing.
+        if (mss >= std::min(peer_mss, cfg.mss)) return false;
         peer_mss = mss;
         const std::uint32_t effective = ts_ok ? std::max<std::uint32_t>(mss, 76) - 12 : mss;
         smss = static_cast<std::uint16_t>(std::min<std::uint32_t>(smss, effective));
+        cc->set_mss(smss);
         return true;
     }
 
     /// Data in flight went out in segments the path refused (they were dropped: RFC 1191 §6.5
     /// lets TCP wait for the RTO, Linux's "fast" PMTU discovery, tcp_v4_mtu_reduced ->
     /// tcp_simple_retransmit, does not): send again from SND.UNA in segments of the new size.
-    /// Go-back-N as after a timeout, but without collapsing cwnd: nothing says the path is
-    /// congested.
+    /// Go-back-N as after a timeout (on_rto), but without the backoff and the cwnd cut: nothing
+    /// says the path is congested. Leaving loss recovery matters: RFC 6675's pipe() would not
+    /// count a go-back-N resend below SND.MAX, and the old-size retransmissions below high_rxt
+    /// were dropped too.
     void resend_after_mtu_drop(instant now) {
         if (!can_send_data() || snd_una == snd_max) return;
         rtt_timing = false;  // Karn: the timed segment goes again
+        in_recovery = false;
+        dupacks = 0;
+        recover = snd_max;  // RFC 6582 §3.2 step 2 guard, as after a timeout
+        high_rxt = snd_una;
         snd_nxt = snd_una;
-        if (high_rxt < snd_una) high_rxt = snd_una;
         output(now);
     }
 

@@ -52,10 +52,11 @@ struct syn_sent_fixture {
     tcp::state state() const { return h.stack.tcp_info(c).value().state; }
 };
 
-/// An established connection (peer MSS 1460, no window scaling, no timestamps), Nagle off.
+/// An established connection (peer MSS 1460 unless told, no window scaling, no timestamps,
+/// SACK if told), Nagle off.
 struct established_fixture : syn_sent_fixture {
     seq_number iss;
-    established_fixture() {
+    explicit established_fixture(std::uint16_t peer_mss = 1460, bool sack = false) {
         iss = syn.tcp->seq;
         wire::tcp_segment sa;
         sa.source_port = peer_port;
@@ -64,7 +65,8 @@ struct established_fixture : syn_sent_fixture {
         sa.ack = iss + 1;
         sa.flags.syn = sa.flags.ack = true;
         sa.window = 65535;
-        sa.options.mss = 1460;
+        sa.options.mss = peer_mss;
+        sa.options.sack_permitted = sack;
         h.inject(h.tcp(sa));
         EXPECT_EQ(state(), tcp::state::established);
         EXPECT_EQ(h.stack.tcp_set_no_delay(c, true), errc::success);
@@ -396,6 +398,109 @@ TEST(TcpIcmpError, Icmpv6AddressUnreachableIsSoftAndExplainsTheTimeout) {
     f.h.advance(400s);
     EXPECT_EQ(f.state(), tcp::state::closed);
     EXPECT_EQ(f.h.stack.tcp_error(f.c), errc::host_unreachable);
+}
+
+// ------------------------------------------------------------------ found in review
+
+TEST(TcpIcmpError, FragmentationNeededNotBelowThePeersMssResendsNothing) {
+    established_fixture f{1000};
+    auto sent = f.send(3000);
+    ASSERT_EQ(sent.size(), 3u);
+    // MTU 1300: MSS 1260, above the 1000 the peer allows. Nothing we sent was too big.
+    f.h.inject(icmp_error(f.h, 3, 4, 1300, quote_of(sent[0])));
+    EXPECT_TRUE(f.data_frames().empty()) << "no resend for a report that refused nothing";
+    EXPECT_EQ(f.h.stack.stats().icmp.in_tcp_errors, 0u);
+    // MTU 900 is news: the data in flight goes again in 860-byte segments.
+    f.h.inject(icmp_error(f.h, 3, 4, 900, quote_of(sent[0])));
+    auto resent = f.data_frames();
+    ASSERT_FALSE(resent.empty());
+    for (const auto& r : resent) EXPECT_LE(r.tcp->payload.size(), 860u);
+    EXPECT_EQ(f.h.stack.stats().icmp.in_tcp_errors, 1u);
+}
+
+TEST(TcpIcmpError, SoftErrorFromTheHandshakeIsClearedByTheSynAck) {
+    syn_sent_fixture f;
+    f.h.inject(icmp_error(f.h, 3, 1, 0, quote_of(f.syn)));  // host unreachable: soft
+    EXPECT_EQ(f.state(), tcp::state::syn_sent);
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::host_unreachable);
+    wire::tcp_segment sa;
+    sa.source_port = peer_port;
+    sa.destination_port = f.syn.tcp->source_port;
+    sa.seq = seq_number{5000};
+    sa.ack = f.syn.tcp->seq + 1;
+    sa.flags.syn = sa.flags.ack = true;
+    sa.window = 65535;
+    f.h.inject(f.h.tcp(sa));
+    EXPECT_EQ(f.state(), tcp::state::established);
+    EXPECT_EQ(f.h.stack.tcp_info(f.c)->soft_error, errc::success) << "the peer answered: the error is stale";
+}
+
+TEST(TcpIcmpError, FragmentationNeededDuringSackRecoveryResendsNoMoreThanCwnd) {
+    established_fixture f{1460, true};
+    auto sent = f.send(10 * 1460);  // the initial window (RFC 6928): 10 segments in flight
+    ASSERT_EQ(sent.size(), 10u);
+    // Segment 0 lost; the peer SACKs 1..3 with three duplicate ACKs: SACK recovery (RFC 6675),
+    // cwnd = ssthresh = flight / 2 = 7300, and segment 0 goes again.
+    for (int i = 1; i <= 3; ++i) {
+        wire::tcp_segment dup;
+        dup.source_port = peer_port;
+        dup.destination_port = sent[0].tcp->source_port;
+        dup.seq = seq_number{5001};
+        dup.ack = f.iss + 1;
+        dup.flags.ack = true;
+        dup.window = 65535;
+        dup.options.sack_count = 1;
+        dup.options.sack[0] = {f.iss + 1 + 1460, f.iss + 1 + static_cast<std::uint32_t>(1460 * (i + 1))};
+        f.h.inject(f.h.tcp(dup));
+    }
+    auto retransmitted = f.data_frames();
+    ASSERT_FALSE(retransmitted.empty());
+    EXPECT_EQ(retransmitted[0].tcp->seq, f.iss + 1);
+    // Now the path shrinks: the data in flight goes again in 960-byte segments, but as a
+    // go-back-N within cwnd, not every un-SACKed byte at once (pipe() would not count it).
+    f.h.inject(icmp_error(f.h, 3, 4, 1000, quote_of(sent[5])));
+    std::size_t resent_bytes = 0;
+    for (const auto& r : f.data_frames()) {
+        EXPECT_LE(r.tcp->payload.size(), 960u);
+        resent_bytes += r.tcp->payload.size();
+    }
+    EXPECT_GT(resent_bytes, 0u);
+    EXPECT_LE(resent_bytes, 7300u) << "bounded by cwnd (ssthresh after the loss: 14600 / 2)";
+}
+
+TEST(TcpIcmpError, Icmpv6PacketTooBigResendsInFlightDataSmallerAtOnce) {
+    syn_sent6_fixture f;
+    wire::tcp_segment sa;
+    sa.source_port = peer_port;
+    sa.destination_port = load_be16(f.quote, 40);
+    sa.seq = seq_number{5000};
+    sa.ack = f.iss + 1;
+    sa.flags.syn = sa.flags.ack = true;
+    sa.window = 65535;
+    sa.options.mss = 1440;
+    f.h.inject(f.h.tcp6(sa));
+    ASSERT_EQ(f.state(), tcp::state::established);
+    ASSERT_EQ(f.h.stack.tcp_set_no_delay(f.c, true), errc::success);
+    f.h.clear();
+    const std::string data(4 * 1440, 'v');
+    ASSERT_TRUE(f.h.stack.tcp_send(f.c, as_bytes_of(data), f.h.now));
+    std::vector<std::byte> quote;
+    while (f.h.pending()) {
+        auto d = f.h.next();
+        if (d.tcp && !d.tcp->payload.empty() && quote.empty()) quote.assign(d.bytes_.begin() + 14, d.bytes_.begin() + 14 + 48);
+    }
+    ASSERT_FALSE(quote.empty());
+    // RFC 8201: MTU 1280, MSS 1220. The data in flight goes again at once, in the new size.
+    f.h.inject(f.h.icmp6(2, 0, 1280, quote));
+    std::size_t resent = 0;
+    while (f.h.pending()) {
+        auto d = f.h.next();
+        if (!d.tcp || d.tcp->payload.empty()) continue;
+        EXPECT_LE(d.tcp->payload.size(), 1220u);
+        resent += d.tcp->payload.size();
+    }
+    EXPECT_GE(resent, 1220u) << "not left to the retransmission timeout";
+    EXPECT_EQ(f.h.stack.stats().icmp6.in_tcp_errors, 1u);
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ public:
     virtual void on_timeout(std::uint32_t flight) = 0;
     virtual std::uint32_t cwnd() const noexcept = 0;
     virtual std::uint32_t ssthresh() const noexcept = 0;
+    /// The sender MSS went down (path MTU discovery): later increments, floors and the loss
+    /// window count in the new size.
+    virtual void set_mss(std::uint32_t smss) noexcept { (void)smss; }
     /// Pacing hook: the earliest time the next segment may leave, or nothing to send at once.
     virtual std::optional<instant> earliest_send(instant now) const noexcept {
         (void)now;
@@ -81,6 +84,7 @@ public:
     }
     std::uint32_t cwnd() const noexcept override { return cwnd_; }
     std::uint32_t ssthresh() const noexcept override { return ssthresh_; }
+    void set_mss(std::uint32_t smss) noexcept override { smss_ = smss; }
 
 private:
     std::uint32_t smss_ = 536;
