@@ -89,11 +89,7 @@ void deliver_to_tcp(stack::impl& s, const wire::icmp_view& icmp, instant t) {
                 : tcp::error::host_unreachable;
         outcome = it->conn->on_icmp_error(q.seq, reported, hard, t);
     }
-    switch (outcome) {
-    case tcp::icmp_outcome::delivered: ++stats.icmp.in_tcp_errors; break;
-    case tcp::icmp_outcome::out_of_window: ++stats.icmp.in_tcp_out_of_window; break;
-    case tcp::icmp_outcome::ignored: break;
-    }
+    count_icmp_outcome(stats.icmp, outcome);
     s.touch(*it);
 }
 

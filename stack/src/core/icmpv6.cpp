@@ -13,6 +13,19 @@ ip::address_v6 address_at(bytes b, std::size_t at) {
     return ip::address_v6{a};
 }
 
+/// The connection and sequence number an IPv6 quote names: a 40-byte header, then TCP (no
+/// extension headers). The caller has checked that the quote holds both.
+constexpr std::size_t quoted_ipv6_header = 40, quoted_tcp_prefix = 8;
+struct quoted_tcp6 {
+    ip::four_tuple tuple;
+    tcp::seq_number seq;
+};
+quoted_tcp6 read_quote6(bytes quote) {
+    return {{{ip::address{address_at(quote, 8)}, load_be16(quote, quoted_ipv6_header)},
+             {ip::address{address_at(quote, 24)}, load_be16(quote, quoted_ipv6_header + 2)}},
+            tcp::seq_number{load_be32(quote, quoted_ipv6_header + 4)}};
+}
+
 /// RFC 4443 §3.1 codes as TCP sees them (RFC 1122 4.2.3.9 carried over, as Linux's
 /// icmpv6_err_convert does): administratively prohibited (1), port unreachable (4), source
 /// address failed policy (5) and reject route (6) are hard; no route (0), beyond scope (2),
@@ -23,21 +36,18 @@ bool unreachable6_is_hard(std::uint8_t code) { return code == 1 || code == 4 || 
 /// header then (without extension headers, the only case we follow) at least TCP's ports and
 /// sequence number. RFC 5927 §4.1's sequence check is the connection's (on_icmp_error).
 void deliver_to_tcp(stack::impl& s, const wire::icmpv6_view& m, instant t) {
-    constexpr std::size_t ipv6_header = 40, tcp_prefix = 8;
     const auto quote = m.body();
-    if (quote.size() < ipv6_header || (load_u8(quote, 0) >> 4) != 6) {
+    if (quote.size() < quoted_ipv6_header || (load_u8(quote, 0) >> 4) != 6) {
         ++s.stats.icmp6.in_bad_quotes;
         return;
     }
     if (load_u8(quote, 6) != static_cast<std::uint8_t>(wire::ip_protocol::tcp)) return;  // not TCP, or ext. headers
-    const auto src = address_at(quote, 8);
-    if (quote.size() < ipv6_header + tcp_prefix || !ipv6_is_ours(s, src)) {
+    if (quote.size() < quoted_ipv6_header + quoted_tcp_prefix || !ipv6_is_ours(s, address_at(quote, 8))) {
         ++s.stats.icmp6.in_bad_quotes;
         return;
     }
-    const ip::four_tuple tuple{{ip::address{src}, load_be16(quote, ipv6_header)},
-                               {ip::address{address_at(quote, 24)}, load_be16(quote, ipv6_header + 2)}};
-    auto it = s.connections.find(tuple);
+    const auto q = read_quote6(quote);
+    auto it = s.connections.find(q.tuple);
     if (it == s.connections.end() || !it->conn) {
         ++s.stats.icmp6.in_tcp_no_connection;
         return;
@@ -46,11 +56,7 @@ void deliver_to_tcp(stack::impl& s, const wire::icmpv6_view& m, instant t) {
     const bool hard = unreachable && unreachable6_is_hard(m.code());
     const tcp::error reported =
         unreachable && m.code() == 4 ? tcp::error::connection_refused : tcp::error::host_unreachable;
-    switch (it->conn->on_icmp_error(tcp::seq_number{load_be32(quote, ipv6_header + 4)}, reported, hard, t)) {
-    case tcp::icmp_outcome::delivered: ++s.stats.icmp6.in_tcp_errors; break;
-    case tcp::icmp_outcome::out_of_window: ++s.stats.icmp6.in_tcp_out_of_window; break;
-    case tcp::icmp_outcome::ignored: break;
-    }
+    count_icmp_outcome(s.stats.icmp6, it->conn->on_icmp_error(q.seq, reported, hard, t));
     s.touch(*it);
 }
 }  // namespace
@@ -113,19 +119,13 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         // as it stood, and lowering that first would hide the news from it. The quote is the
         // invoking packet: a 40-byte IPv6 header, then (without extension headers) TCP.
         const auto quote = m->body();
-        constexpr std::size_t ipv6_header = 40;
-        if (quote.size() >= ipv6_header + 8 && load_u8(quote, 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp)) {
-            const ip::four_tuple tuple{{ip::address{address_at(quote, 8)}, load_be16(quote, ipv6_header)},
-                                       {ip::address{address_at(quote, 24)}, load_be16(quote, ipv6_header + 2)}};
-            if (auto it = s.connections.find(tuple); it != s.connections.end() && it->conn) {
+        if (quote.size() >= quoted_ipv6_header + quoted_tcp_prefix &&
+            load_u8(quote, 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp)) {
+            const auto q = read_quote6(quote);
+            if (auto it = s.connections.find(q.tuple); it != s.connections.end() && it->conn) {
                 // RFC 5927 §4.1, as for the other errors: only a report quoting data in flight
                 // lowers this connection's MSS and sends that data again, smaller.
-                const tcp::seq_number seq{load_be32(quote, ipv6_header + 4)};
-                switch (it->conn->on_path_mtu(seq, mss, t)) {
-                case tcp::icmp_outcome::delivered: ++s.stats.icmp6.in_tcp_errors; break;
-                case tcp::icmp_outcome::out_of_window: ++s.stats.icmp6.in_tcp_out_of_window; break;
-                case tcp::icmp_outcome::ignored: break;
-                }
+                count_icmp_outcome(s.stats.icmp6, it->conn->on_path_mtu(q.seq, mss, t));
                 s.touch(*it);
             }
         }

@@ -71,7 +71,7 @@ struct tuple_key_of {
     using type = ip::four_tuple;
     const type& operator()(const tcp_socket& s) const noexcept;
 };
-/// Keyed with the stack's secret (drawn from its seed, so a replay hashes alike).
+/// Keyed with the stack's secret (derived from its seed, so a replay hashes alike).
 struct tuple_hash {
     const std::uint64_t* key;
     std::size_t operator()(const ip::four_tuple& t) const noexcept { return ip::hash_value(t, *key); }
@@ -280,6 +280,16 @@ bool stack::impl::send_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size
     if (payload.empty() && payload_size != 0) return false;
     write_payload(payload);
     return finish_ipv4(dst, payload_size, t);
+}
+
+/// Counts what a TCP connection made of an ICMP error (`Stats`: icmp_stats or icmpv6_stats).
+template <class Stats>
+void count_icmp_outcome(Stats& stats, tcp::icmp_outcome outcome) noexcept {
+    switch (outcome) {
+    case tcp::icmp_outcome::delivered: ++stats.in_tcp_errors; break;
+    case tcp::icmp_outcome::out_of_window: ++stats.in_tcp_out_of_window; break;
+    case tcp::icmp_outcome::ignored: break;
+    }
 }
 
 }  // namespace tapstack

@@ -1474,14 +1474,6 @@ void connection::drop(instant now) {
 
 void connection::set_no_delay(bool on) noexcept { impl_->nodelay = on; }
 
-void connection::lower_mss(std::uint16_t mss) noexcept { impl_->lower_path_mss(mss); }
-
-void connection::lower_mss(std::uint16_t mss, instant now) {
-    auto& m = *impl_;
-    if (m.lower_path_mss(mss)) m.resend_after_mtu_drop(now);
-    m.flush_events();
-}
-
 icmp_outcome connection::on_icmp_error(seq_number quoted_seq, error reported, bool hard, instant now) {
     auto& m = *impl_;
     if (!m.icmp_applies()) return icmp_outcome::ignored;

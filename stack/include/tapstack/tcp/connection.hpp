@@ -132,12 +132,6 @@ public:
     /// count. The handshake keeps config.max_syn_retries (MUST-23's three minutes).
     void set_user_timeout(duration timeout) noexcept;
     duration user_timeout() const noexcept;
-    /// A path MTU report (ICMPv6 packet too big, RFC 8201 §5.2): `mss` is the largest segment
-    /// payload the path takes; the send MSS only ever goes down. Later (re)transmissions use it.
-    void lower_mss(std::uint16_t mss) noexcept;
-    /// The same, and (like Linux's tcp_simple_retransmit) data in flight, sent in segments the
-    /// path has just refused, goes again from SND.UNA in segments of the new size.
-    void lower_mss(std::uint16_t mss, instant now);
 
     // --- ICMP errors (RFC 9293 §3.9.2.2 MUST-54, RFC 1122 4.2.3.9, RFC 5927) ---
     /// An ICMP destination unreachable / time exceeded / parameter problem that quotes a segment
@@ -147,7 +141,8 @@ public:
     /// connection later times out.
     icmp_outcome on_icmp_error(seq_number quoted_seq, error reported, bool hard, instant now);
     /// Fragmentation needed / packet too big (RFC 1191, RFC 8201) quoting `quoted_seq`: the path
-    /// takes segments of at most `mss` payload bytes (lower_mss(mss, now)).
+    /// takes segments of at most `mss` payload bytes. The send MSS only ever goes down, and (like
+    /// Linux's tcp_simple_retransmit) data in flight goes again from SND.UNA in the new size.
     icmp_outcome on_path_mtu(seq_number quoted_seq, std::uint16_t mss, instant now);
     /// The last soft ICMP error, none when there was none since the last ACK that made progress.
     error soft_error() const noexcept;
