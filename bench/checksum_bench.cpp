@@ -70,8 +70,7 @@ int main(int argc, char** argv) {
         else
             std::printf("%-20s %8.2f ns per %zu bytes  %6.2f GB/s\n", what, ns, size, static_cast<double>(size) / ns);
     };
-    const std::pair<detail_impl, const char*> impls[] = {
-        {detail_impl::scalar, "scalar"}, {detail_impl::avx2, "avx2"}};
+    const std::pair<detail_impl, const char*> impls[] = {{detail_impl::scalar, "scalar"}, {detail_impl::avx2, "avx2"}};
     for (const auto& [impl, name] : impls) {
         if (!wire::detail::checksum_impl_available(impl)) continue;
         report(name, ns_per_call([&, impl = impl] { return wire::detail::folded_sum(impl, data); }));

@@ -65,7 +65,9 @@ struct bench_clock {
     static constexpr bool is_steady = true;
     static inline bool use_wall = false;
     static time_point now() noexcept {
-        if (use_wall) return time_point{std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch())};
+        if (use_wall)
+            return time_point{
+                std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch())};
         timespec ts{};
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
         return time_point{duration{std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec}};
@@ -181,7 +183,6 @@ struct bulk_flow final : socket_waiter {
     std::array<std::byte, 262144> sink_{};
 };
 
-
 /// Accepts the one pending connection on `listener` (run the link until there is one).
 socket_handle accept_one(pair& p) {
     socket_handle got;
@@ -289,9 +290,11 @@ void run_idle(std::size_t n) {
         std::vector<socket_handle> clients;
         auto servers = open_many(p, n, clients);
         const long after = rss_kib();
-        const double per_connection = static_cast<double>(after - with_stacks) * 1024.0 / static_cast<double>(2 * servers.size());
+        const double per_connection =
+            static_cast<double>(after - with_stacks) * 1024.0 / static_cast<double>(2 * servers.size());
         char extra[128];
-        std::snprintf(extra, sizeof extra, "\"connections\":%zu,\"stacks_kib\":%ld", servers.size(), with_stacks - before);
+        std::snprintf(extra, sizeof extra, "\"connections\":%zu,\"stacks_kib\":%ld", servers.size(),
+                      with_stacks - before);
         report("idle_connections_established", "connections", static_cast<double>(servers.size()), extra);
         report("bytes_per_idle_connection", "bytes", per_connection, extra);
     }
@@ -331,9 +334,10 @@ void run_demux() {
             }
             const double ns = std::chrono::duration<double, std::nano>(wall::now() - start).count() / rounds;
             char name[64];
-            std::snprintf(name, sizeof name, busy == clients.size() ? "demux_ns_per_segment_at_%zu"
-                                                                   : "demux_64_busy_ns_per_segment_at_%zu",
-                          servers.size());
+            std::snprintf(
+                name, sizeof name,
+                busy == clients.size() ? "demux_ns_per_segment_at_%zu" : "demux_64_busy_ns_per_segment_at_%zu",
+                servers.size());
             report(name, "ns", ns);
         }
     }
@@ -358,7 +362,8 @@ double time_lookups(std::vector<std::unique_ptr<tcp_socket>>& sockets, const std
     std::size_t found = 0;
     const auto start = wall::now();
     for (const auto k : order) found += table.find(tuples[k]) != table.end();
-    const double ns = std::chrono::duration<double, std::nano>(wall::now() - start).count() / static_cast<double>(order.size());
+    const double ns =
+        std::chrono::duration<double, std::nano>(wall::now() - start).count() / static_cast<double>(order.size());
     table.clear();
     if (found != order.size()) {
         std::fprintf(stderr, "memory_bench: lookup found %zu of %zu\n", found, order.size());
@@ -429,13 +434,15 @@ void run_latency() {
         std::vector<std::uint32_t> order(lines);
         for (std::uint32_t i = 0; i < lines; ++i) order[i] = i;
         random_source rng{5};
-        for (std::size_t i = lines - 1; i > 0; --i) std::swap(order[i], order[rng.below(static_cast<std::uint32_t>(i + 1))]);
+        for (std::size_t i = lines - 1; i > 0; --i)
+            std::swap(order[i], order[rng.below(static_cast<std::uint32_t>(i + 1))]);
         for (std::size_t i = 0; i < lines; ++i) ring[order[i]].next = order[(i + 1) % lines];
         const std::size_t steps = 2'000'000;
         std::uint32_t at = order[0];
         const auto start = wall::now();
         for (std::size_t i = 0; i < steps; ++i) at = ring[at].next;
-        const double ns = std::chrono::duration<double, std::nano>(wall::now() - start).count() / static_cast<double>(steps);
+        const double ns =
+            std::chrono::duration<double, std::nano>(wall::now() - start).count() / static_cast<double>(steps);
         if (at == lines) std::puts("");  // keeps the chase from being optimised away
         char name[64];
         std::snprintf(name, sizeof name, "dependent_load_ns_in_%zu_mib", mib);
@@ -462,9 +469,12 @@ int main(int argc, char** argv) {
     }
     for (bool again = true; again && !args.empty();) {
         again = false;
-        if (args.back() == "--json") json_output = again = true;
-        else if (args.back() == "--wall") bench_clock::use_wall = again = true;
-        else if (args.back() == "--csum-offload") csum_offload = again = true;
+        if (args.back() == "--json")
+            json_output = again = true;
+        else if (args.back() == "--wall")
+            bench_clock::use_wall = again = true;
+        else if (args.back() == "--csum-offload")
+            csum_offload = again = true;
         if (again) args.pop_back();
     }
     const std::string what = args.empty() ? "all" : args[0];
@@ -478,12 +488,18 @@ int main(int argc, char** argv) {
         }
         return v;
     };
-    if (what == "bulk") run_bulk(number(1024));
-    else if (what == "connections") run_connections(number(100000));
-    else if (what == "idle") run_idle(number(100000));
-    else if (what == "demux") run_demux();
-    else if (what == "lookup") run_lookup();
-    else if (what == "latency") run_latency();
+    if (what == "bulk")
+        run_bulk(number(1024));
+    else if (what == "connections")
+        run_connections(number(100000));
+    else if (what == "idle")
+        run_idle(number(100000));
+    else if (what == "demux")
+        run_demux();
+    else if (what == "lookup")
+        run_lookup();
+    else if (what == "latency")
+        run_latency();
     else if (what == "all") {
         // Both checksum figures, each line labelled: software sums first, then offloaded.
         const bool offload_only = csum_offload;
@@ -499,7 +515,9 @@ int main(int argc, char** argv) {
         run_lookup();
         run_latency();
     } else {
-        std::fprintf(stderr, "memory_bench: unknown benchmark '%s' (bulk, connections, idle, demux, lookup, latency, all)\n", what.c_str());
+        std::fprintf(stderr,
+                     "memory_bench: unknown benchmark '%s' (bulk, connections, idle, demux, lookup, latency, all)\n",
+                     what.c_str());
         return 2;
     }
     return 0;

@@ -19,8 +19,10 @@ int main(int argc, char** argv) {
     using namespace tapstack;
     using clock = std::chrono::steady_clock;
     const std::uint64_t target = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
-    const std::string scratch = argc > 2 ? argv[2] : (std::filesystem::temp_directory_path() / "replay_bench.pcap").string();
-    const std::string fixture = (std::filesystem::path{__FILE__}.parent_path().parent_path() / "pcaps" / "tcp_echo_linux.pcap").string();
+    const std::string scratch =
+        argc > 2 ? argv[2] : (std::filesystem::temp_directory_path() / "replay_bench.pcap").string();
+    const std::string fixture =
+        (std::filesystem::path{__FILE__}.parent_path().parent_path() / "pcaps" / "tcp_echo_linux.pcap").string();
 
     struct frame {
         std::vector<std::byte> bytes;
@@ -65,7 +67,8 @@ int main(int argc, char** argv) {
     const auto t_replay = clock::now();
     const auto report = tap::replay_capture(scratch, o);
     const double replay_s = std::chrono::duration<double>(clock::now() - t_replay).count();
-    std::printf("frames %llu (generated in %.2f s, %s)\n", static_cast<unsigned long long>(report.frames), gen_s, scratch.c_str());
+    std::printf("frames %llu (generated in %.2f s, %s)\n", static_cast<unsigned long long>(report.frames), gen_s,
+                scratch.c_str());
     std::printf("replay %.2f s wall for %.1f s of capture: %.0f frames/s; stack sent %llu frames\n", replay_s,
                 static_cast<double>(report.capture_duration_us) / 1e6, static_cast<double>(report.frames) / replay_s,
                 static_cast<unsigned long long>(report.frames_emitted));

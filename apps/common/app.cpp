@@ -66,8 +66,10 @@ app_context::app_context(std::string program, const common_options& opts)
     if (auto err = cfg.validate()) throw std::runtime_error{"bad configuration: " + *err};
     tap::tap_device dev{opts_.tap, opts_.offload};
     if (opts_.offload && !dev.offload()) std::cerr << program_ << ": " << dev.offload_note() << std::endl;
-    if (opts_.host_ip) dev.configure_host(*opts_.host_ip);
-    else dev.set_up();
+    if (opts_.host_ip)
+        dev.configure_host(*opts_.host_ip);
+    else
+        dev.set_up();
     if (opts_.host_ip6) add_host_ipv6(dev.name(), *opts_.host_ip6);
     if (!opts_.pcap.empty())
         pcap_ = std::make_unique<tap::pcap_writer>(

@@ -38,15 +38,16 @@ std::optional<std::string> check_interface_address(std::string_view text, std::o
     if (!a) return "expected A.B.C.D/N with each part 0..255 and N 0..32";
     if (a->addr.is_unspecified() || a->addr.is_multicast() || a->addr.is_broadcast() || a->addr.is_loopback())
         return "not a unicast host address";
-    if (a->prefix_length > 30 && a->prefix_length != 32) return "prefix /" + std::to_string(a->prefix_length) + " leaves no room for a peer";
-    if (a->prefix_length < 31 && (a->addr == a->directed_broadcast() ||
-                                  (a->addr.to_uint() & ~a->netmask()) == 0))
+    if (a->prefix_length > 30 && a->prefix_length != 32)
+        return "prefix /" + std::to_string(a->prefix_length) + " leaves no room for a peer";
+    if (a->prefix_length < 31 && (a->addr == a->directed_broadcast() || (a->addr.to_uint() & ~a->netmask()) == 0))
         return "the network or broadcast address of its own subnet";
     out = a;
     return std::nullopt;
 }
 
-std::optional<std::string> check_interface_address6(std::string_view text, std::optional<ip::interface_address_v6>& out) {
+std::optional<std::string> check_interface_address6(std::string_view text,
+                                                    std::optional<ip::interface_address_v6>& out) {
     if (text.find('/') == std::string_view::npos) return "expected ADDR/N (an IPv6 address with a prefix length)";
     auto a = ip::interface_address_v6::from_string(text);
     if (!a) return "expected an IPv6 address and N 0..128";
@@ -61,13 +62,15 @@ std::optional<std::string> check_interface_address6(std::string_view text, std::
 
 option_parser::option_parser(std::string program, std::string usage, std::string about)
     : program_{std::move(program)}, usage_{std::move(usage)}, about_{std::move(about)} {
-    add_option("--tap", "NAME", "TAP device to attach to (created if missing)", [this](std::string_view v) -> std::optional<std::string> {
-        if (v.empty()) return "empty name";
-        if (v.size() > 15) return "interface names are at most 15 characters";
-        if (v.find_first_of("/ \t:") != std::string_view::npos) return "no '/', ':' or spaces in an interface name";
-        common_.tap = std::string{v};
-        return std::nullopt;
-    });
+    add_option("--tap", "NAME", "TAP device to attach to (created if missing)",
+               [this](std::string_view v) -> std::optional<std::string> {
+                   if (v.empty()) return "empty name";
+                   if (v.size() > 15) return "interface names are at most 15 characters";
+                   if (v.find_first_of("/ \t:") != std::string_view::npos)
+                       return "no '/', ':' or spaces in an interface name";
+                   common_.tap = std::string{v};
+                   return std::nullopt;
+               });
     add_option("--ip", "A.B.C.D/N", "the stack's IPv4 address and prefix length",
                [this](std::string_view v) { return check_interface_address(v, common_.ip); });
     add_option("--host-ip", "A.B.C.D/N", "also give the kernel side of the TAP this address and bring it up",
@@ -188,7 +191,8 @@ std::optional<std::string> option_parser::try_parse(int argc, const char* const*
     }
     for (const auto& name : required_) {
         option* o = find(name);
-        if (o == nullptr || !o->seen) return program_ + ": missing " + name + (o ? " " + o->metavar : "") + " (see --help)";
+        if (o == nullptr || !o->seen)
+            return program_ + ": missing " + name + (o ? " " + o->metavar : "") + " (see --help)";
     }
     if (common_.ip && common_.host_ip) {
         if (common_.ip->addr == common_.host_ip->addr)
@@ -197,7 +201,8 @@ std::optional<std::string> option_parser::try_parse(int argc, const char* const*
     if (common_.ip6 && common_.host_ip6 && common_.ip6->addr == common_.host_ip6->addr)
         return program_ + ": bad --host-ip6 '" + common_.host_ip6->to_string() + "': same address as --ip6";
     if (common_.ip && common_.gateway && !common_.ip->contains(*common_.gateway))
-        return program_ + ": bad --gateway '" + common_.gateway->to_string() + "': not inside " + common_.ip->to_string();
+        return program_ + ": bad --gateway '" + common_.gateway->to_string() + "': not inside " +
+            common_.ip->to_string();
     return std::nullopt;
 }
 

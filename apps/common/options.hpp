@@ -14,20 +14,20 @@
 namespace tapstack::app {
 
 struct common_options {
-    std::string tap;                                  // --tap NAME
-    std::optional<ip::interface_address> ip;          // --ip A.B.C.D/N: the stack's address
-    std::optional<ip::interface_address> host_ip;     // --host-ip A.B.C.D/N: the kernel side
-    std::optional<ip::address_v4> gateway;            // --gateway A.B.C.D
-    std::optional<ip::interface_address_v6> ip6;      // --ip6 ADDR/N: the stack's global IPv6 address
-    std::optional<ip::interface_address_v6> host_ip6; // --host-ip6 ADDR/N: the kernel side
-    std::optional<link::mac_address> mac;             // --mac 02:..:..
-    std::string pcap;                                 // --pcap FILE
-    bool pcap_nanoseconds = false;                    // --pcap-ns
-    std::optional<std::uint64_t> seed;                // --seed N
-    bool deterministic = false;                       // stack_config::deterministic, pcap on stack time (echo-server --deterministic)
-    std::optional<std::uint32_t> max_connections;    // --max-connections N: TCP sockets and SYN backlog
-    std::optional<std::uint32_t> tcp_buffer;         // --tcp-buffer BYTES: per-connection send and receive buffers
-    bool offload = false;                             // --offload on|off (echo-server): TAP checksum/TSO offload
+    std::string tap;  // --tap NAME
+    std::optional<ip::interface_address> ip;  // --ip A.B.C.D/N: the stack's address
+    std::optional<ip::interface_address> host_ip;  // --host-ip A.B.C.D/N: the kernel side
+    std::optional<ip::address_v4> gateway;  // --gateway A.B.C.D
+    std::optional<ip::interface_address_v6> ip6;  // --ip6 ADDR/N: the stack's global IPv6 address
+    std::optional<ip::interface_address_v6> host_ip6;  // --host-ip6 ADDR/N: the kernel side
+    std::optional<link::mac_address> mac;  // --mac 02:..:..
+    std::string pcap;  // --pcap FILE
+    bool pcap_nanoseconds = false;  // --pcap-ns
+    std::optional<std::uint64_t> seed;  // --seed N
+    bool deterministic = false;  // stack_config::deterministic, pcap on stack time (echo-server --deterministic)
+    std::optional<std::uint32_t> max_connections;  // --max-connections N: TCP sockets and SYN backlog
+    std::optional<std::uint32_t> tcp_buffer;  // --tcp-buffer BYTES: per-connection send and receive buffers
+    bool offload = false;  // --offload on|off (echo-server): TAP checksum/TSO offload
 };
 
 /// Parses a value; returns an error message (without the flag) when the text is bad.

@@ -96,9 +96,7 @@ public:
                 if (e) {
                     try {
                         std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                        fail("internal error: " + std::string{ex.what()});
-                    }
+                    } catch (const std::exception& ex) { fail("internal error: " + std::string{ex.what()}); }
                 }
                 if (--active_ == 0) finish();
             });
@@ -198,7 +196,8 @@ private:
         for (std::uint64_t off = 0; off < o_.bytes;) {
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), o_.bytes - off));
             fill(conn, off, std::span{buf.data(), n});
-            auto [ec, written] = co_await asio::async_write(sock, asio::buffer(buf.data(), n), asio::as_tuple(use_awaitable));
+            auto [ec, written] =
+                co_await asio::async_write(sock, asio::buffer(buf.data(), n), asio::as_tuple(use_awaitable));
             if (ec) co_return ec;
             off += written;
             bytes_sent_ += written;
@@ -218,11 +217,13 @@ private:
             if (ec) co_return ec;
             if (got + n > o_.bytes) co_return mismatch("more bytes than sent");
             for (std::size_t i = 0; i < n; ++i)
-                if (buf[i] != pattern(conn, got + i)) co_return mismatch("byte " + std::to_string(got + i) + " differs");
+                if (buf[i] != pattern(conn, got + i))
+                    co_return mismatch("byte " + std::to_string(got + i) + " differs");
             got += n;
             bytes_echoed_ += n;
         }
-        if (got != o_.bytes) co_return mismatch("eof after " + std::to_string(got) + " of " + std::to_string(o_.bytes) + " bytes");
+        if (got != o_.bytes)
+            co_return mismatch("eof after " + std::to_string(got) + " of " + std::to_string(o_.bytes) + " bytes");
         co_return error_code{};
     }
 
@@ -246,7 +247,10 @@ private:
         const std::string peer = o_.peer->to_string();
         auto sock = std::make_shared<ip::udp::socket>(ctx_.runtime());
         error_code ec;
-        sock->bind(ip::endpoint{o_.peer->address.is_v6() ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()}, 0}, ec);
+        sock->bind(
+            ip::endpoint{
+                o_.peer->address.is_v6() ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()}, 0},
+            ec);
         if (ec) {
             fail("udp bind: " + describe(ec));
             co_return;
@@ -263,7 +267,8 @@ private:
             // UDP may lose a datagram: three tries, each waiting up to a second (or less, if
             // --io-timeout says so).
             for (int attempt = 0; attempt < 3 && !answered; ++attempt) {
-                auto [sec, sent] = co_await sock->async_send_to(asio::buffer(out.data(), n), *o_.peer, asio::as_tuple(use_awaitable));
+                auto [sec, sent] =
+                    co_await sock->async_send_to(asio::buffer(out.data(), n), *o_.peer, asio::as_tuple(use_awaitable));
                 if (sec) {
                     fail("send to " + peer + ": " + describe(sec));
                     co_return;
@@ -272,7 +277,8 @@ private:
                 watchdog::arm(dog, sock, std::min<std::chrono::milliseconds>(o_.io_timeout, std::chrono::seconds{1}));
                 for (;;) {
                     ip::endpoint from;
-                    auto [rec, got] = co_await sock->async_receive_from(asio::buffer(in), from, asio::as_tuple(use_awaitable));
+                    auto [rec, got] =
+                        co_await sock->async_receive_from(asio::buffer(in), from, asio::as_tuple(use_awaitable));
                     if (rec == asio::error::operation_aborted && dog->fired) break;  // try again
                     if (rec) {
                         dog->disarm();
@@ -284,7 +290,8 @@ private:
                     // is a duplicate, not a corruption.
                     if (echoes_earlier_datagram(conn, off, std::span{in.data(), got}, max_datagram)) continue;
                     dog->disarm();
-                    if (got != n || !std::equal(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), in.begin())) {
+                    if (got != n ||
+                        !std::equal(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n), in.begin())) {
                         fail("echo from " + peer + ": datagram at byte " + std::to_string(off) + " differs");
                         co_return;
                     }
@@ -309,10 +316,9 @@ private:
         std::ostringstream line;
         line.precision(3);
         line << std::fixed << "summary: protocol=" << (o_.udp ? "udp" : "tcp") << " peer=" << o_.peer->to_string()
-             << " connections=" << o_.count << " ok=" << ok_ << " failures=" << failures_ << " bytes_sent=" << bytes_sent_
-             << " bytes_echoed=" << bytes_echoed_;
-        if (port_max_ != 0)
-            line << " local_port_min=" << port_min_ << " local_port_max=" << port_max_;
+             << " connections=" << o_.count << " ok=" << ok_ << " failures=" << failures_
+             << " bytes_sent=" << bytes_sent_ << " bytes_echoed=" << bytes_echoed_;
+        if (port_max_ != 0) line << " local_port_min=" << port_min_ << " local_port_max=" << port_max_;
         line << " seconds=" << secs;
         std::cout << line.str() << std::endl;
         // Let the last FINs and ACKs leave before the runtime stops.
@@ -348,25 +354,26 @@ int main(int argc, char** argv) {
         "back, and checks every byte. Prints one 'summary:' line (connections, bytes, failures, the\n"
         "lowest and highest local port used); each failure is printed as 'echo-client: ...'.\n"
         "Exit status 0 if every connection echoed correctly, 1 otherwise, 2 for bad arguments."};
-    parser.add_option("--connect", "IP:PORT", "the echo service to talk to", [&](std::string_view v) -> std::optional<std::string> {
-        if (!v.empty() && v.front() == '[') {  // [IPv6]:PORT
-            auto e = ip::endpoint::from_string(v);
-            if (!e || e->port == 0 || e->address.to_v6().is_multicast() || e->address.is_unspecified())
-                return "expected [IPv6]:PORT with a unicast address and a port 1..65535";
-            o.peer = *e;
+    parser.add_option(
+        "--connect", "IP:PORT", "the echo service to talk to", [&](std::string_view v) -> std::optional<std::string> {
+            if (!v.empty() && v.front() == '[') {  // [IPv6]:PORT
+                auto e = ip::endpoint::from_string(v);
+                if (!e || e->port == 0 || e->address.to_v6().is_multicast() || e->address.is_unspecified())
+                    return "expected [IPv6]:PORT with a unicast address and a port 1..65535";
+                o.peer = *e;
+                return std::nullopt;
+            }
+            auto colon = v.rfind(':');
+            if (colon == std::string_view::npos) return "expected A.B.C.D:PORT";
+            auto a = ip::address_v4::from_string(v.substr(0, colon));
+            if (!a) return "expected A.B.C.D:PORT with each part 0..255";
+            if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) return "not a unicast address";
+            std::uint16_t port = 0;
+            if (auto err = app::parse_port(v.substr(colon + 1), port)) return "port: " + *err;
+            if (port == 0) return "port 0 cannot be connected to";
+            o.peer = ip::endpoint{*a, port};
             return std::nullopt;
-        }
-        auto colon = v.rfind(':');
-        if (colon == std::string_view::npos) return "expected A.B.C.D:PORT";
-        auto a = ip::address_v4::from_string(v.substr(0, colon));
-        if (!a) return "expected A.B.C.D:PORT with each part 0..255";
-        if (a->is_unspecified() || a->is_multicast() || a->is_broadcast()) return "not a unicast address";
-        std::uint16_t port = 0;
-        if (auto err = app::parse_port(v.substr(colon + 1), port)) return "port: " + *err;
-        if (port == 0) return "port 0 cannot be connected to";
-        o.peer = ip::endpoint{*a, port};
-        return std::nullopt;
-    });
+        });
     auto count_option = [&](std::string name, std::string help, std::uint64_t& target, std::uint64_t max) {
         parser.add_option(name, "N", help + " (default " + std::to_string(target) + ")",
                           [&target, max](std::string_view v) -> std::optional<std::string> {
@@ -383,7 +390,8 @@ int main(int argc, char** argv) {
     parser.add_flag("--udp", "UDP datagrams (at most 1472 bytes each, 3 tries) instead of TCP", [&] { o.udp = true; });
     parser.add_option("--connect-timeout", "S", "give up a connect after S seconds (default 10)",
                       [&](std::string_view v) { return parse_millis(v, o.connect_timeout); });
-    parser.add_option("--io-timeout", "S", "give up a connection whose echo is not complete after S seconds (default 30)",
+    parser.add_option("--io-timeout", "S",
+                      "give up a connection whose echo is not complete after S seconds (default 30)",
                       [&](std::string_view v) { return parse_millis(v, o.io_timeout); });
     parser.require("--tap");
     parser.require("--ip");

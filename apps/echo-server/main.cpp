@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
 
     app::option_parser parser{"echo-server",
                               "echo-server --tap NAME --ip A.B.C.D/N [--host-ip A.B.C.D/N] [--gateway A.B.C.D] "
-                              "[--mac MAC] [--port 7] [--discard-port 9] [--chargen-port 19] [--daytime-port 13] [--max-connections N] [--tcp-buffer BYTES] "
+                              "[--mac MAC] [--port 7] [--discard-port 9] [--chargen-port 19] [--daytime-port 13] "
+                              "[--max-connections N] [--tcp-buffer BYTES] "
                               "[--pcap FILE] [--seed N [--deterministic]] [--stats] [--offload on|off]",
                               "Answers ping and runs the echo, discard and chargen services (UDP and TCP) and\n"
                               "daytime (TCP) on a TAP device\n"
@@ -34,16 +35,21 @@ int main(int argc, char** argv) {
     parser.add_port("--daytime-port", "daytime service port, TCP only (RFC 867)", daytime_port);
     parser.add_flag("--stats", "print the stack's counters on exit and on SIGUSR1", [&] { stats = true; });
     parser.common().offload = true;  // default on: off with a one-line note if the TAP refuses
-    parser.add_option("--offload", "on|off",
-                      "TAP checksum and TCP segmentation offload (IFF_VNET_HDR, TUNSETOFFLOAD; default on if the TAP takes it)",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          if (v == "on") parser.common().offload = true;
-                          else if (v == "off") parser.common().offload = false;
-                          else return "expected on or off";
-                          return std::nullopt;
-                      });
+    parser.add_option(
+        "--offload", "on|off",
+        "TAP checksum and TCP segmentation offload (IFF_VNET_HDR, TUNSETOFFLOAD; default on if the TAP takes it)",
+        [&](std::string_view v) -> std::optional<std::string> {
+            if (v == "on")
+                parser.common().offload = true;
+            else if (v == "off")
+                parser.common().offload = false;
+            else
+                return "expected on or off";
+            return std::nullopt;
+        });
     parser.add_flag("--deterministic",
-                    "record for replay --deterministic (needs --seed): stack clock moves only at frames and timers, --pcap on stack time",
+                    "record for replay --deterministic (needs --seed): stack clock moves only at frames and timers, "
+                    "--pcap on stack time",
                     [&] { parser.common().deterministic = true; });
     parser.require("--tap");
     parser.require("--ip");
@@ -72,8 +78,9 @@ int main(int argc, char** argv) {
             std::cout << "Runtime:\n    " << rs.frames_read << " frames read\n    " << rs.frames_written
                       << " frames written\n    " << rs.write_drops << " frames dropped (device queue full)\n";
             if (ctx.runtime().offload())
-                std::cout << "    offload on\n    " << rs.rx_gso_frames << " super-frames read\n    " << rs.rx_partial_csum
-                          << " frames read with a partial checksum\n    " << rs.tx_gso_frames << " super-frames written\n";
+                std::cout << "    offload on\n    " << rs.rx_gso_frames << " super-frames read\n    "
+                          << rs.rx_partial_csum << " frames read with a partial checksum\n    " << rs.tx_gso_frames
+                          << " super-frames written\n";
             else
                 std::cout << "    offload off\n";
             std::cout << std::flush;

@@ -49,7 +49,7 @@ private:
     std::vector<std::byte> buffer_;
 };
 
-std::unique_ptr<service> make_udp_echo(tapstack::app::app_context& ctx, std::uint16_t port);     // RFC 862
+std::unique_ptr<service> make_udp_echo(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 862
 std::unique_ptr<service> make_udp_discard(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 863
 std::unique_ptr<service> make_udp_chargen(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 864
 
@@ -82,7 +82,7 @@ private:
     bool stopped_ = false;
 };
 
-std::unique_ptr<service> make_tcp_echo(tapstack::app::app_context& ctx, std::uint16_t port);     // RFC 862
+std::unique_ptr<service> make_tcp_echo(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 862
 std::unique_ptr<service> make_tcp_discard(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 863
 std::unique_ptr<service> make_tcp_chargen(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 864
 std::unique_ptr<service> make_tcp_daytime(tapstack::app::app_context& ctx, std::uint16_t port);  // RFC 867

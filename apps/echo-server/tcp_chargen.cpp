@@ -32,7 +32,8 @@ pattern_buffer make_pattern() {
     std::size_t i = 0;
     for (std::size_t rep = 0; rep <= chunk_periods; ++rep) {
         for (std::size_t line = 0; line < printable; ++line) {
-            for (std::size_t c = 0; c < line_chars; ++c) out[i++] = static_cast<std::byte>(' ' + (line + c) % printable);
+            for (std::size_t c = 0; c < line_chars; ++c)
+                out[i++] = static_cast<std::byte>(' ' + (line + c) % printable);
             out[i++] = std::byte{'\r'};
             out[i++] = std::byte{'\n'};
         }
@@ -58,7 +59,8 @@ private:
         std::size_t offset = 0;  // into the period: where the stream goes on
         for (;;) {
             auto [ec, n] = co_await sock->async_write_some(
-                boost::asio::buffer(pattern.data() + offset, chunk_periods * period_bytes), boost::asio::as_tuple(use_awaitable));
+                boost::asio::buffer(pattern.data() + offset, chunk_periods * period_bytes),
+                boost::asio::as_tuple(use_awaitable));
             if (ec) co_return;
             offset = (offset + n) % period_bytes;
         }
@@ -67,7 +69,8 @@ private:
     static boost::asio::awaitable<void> drain(socket_ptr sock) {
         std::array<std::byte, 2048> buf{};
         for (;;) {
-            auto [ec, n] = co_await sock->async_read_some(boost::asio::buffer(buf), boost::asio::as_tuple(use_awaitable));
+            auto [ec, n] =
+                co_await sock->async_read_some(boost::asio::buffer(buf), boost::asio::as_tuple(use_awaitable));
             if (ec) break;
         }
         sock->close();

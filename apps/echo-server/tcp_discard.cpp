@@ -18,9 +18,11 @@ public:
 
 private:
     boost::asio::awaitable<void> session(socket_ptr sock) override {
-        auto buf = std::make_unique_for_overwrite<std::array<std::byte, 64 * 1024>>();  // no 64 KiB memset per connection
+        auto buf =
+            std::make_unique_for_overwrite<std::array<std::byte, 64 * 1024>>();  // no 64 KiB memset per connection
         for (;;) {
-            auto [ec, n] = co_await sock->async_read_some(boost::asio::buffer(*buf), boost::asio::as_tuple(use_awaitable));
+            auto [ec, n] =
+                co_await sock->async_read_some(boost::asio::buffer(*buf), boost::asio::as_tuple(use_awaitable));
             if (ec) co_return;
             discarded_ += n;
         }

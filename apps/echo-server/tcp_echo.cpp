@@ -24,12 +24,14 @@ public:
 private:
     boost::asio::awaitable<void> session(socket_ptr sock) override {
         // One buffer per connection, allocated once (not per read).
-        auto buf = std::make_unique_for_overwrite<std::array<std::byte, 64 * 1024>>();  // no 64 KiB memset per connection
+        auto buf =
+            std::make_unique_for_overwrite<std::array<std::byte, 64 * 1024>>();  // no 64 KiB memset per connection
         for (;;) {
-            auto [ec, n] = co_await sock->async_read_some(boost::asio::buffer(*buf), boost::asio::as_tuple(use_awaitable));
+            auto [ec, n] =
+                co_await sock->async_read_some(boost::asio::buffer(*buf), boost::asio::as_tuple(use_awaitable));
             if (ec) co_return;  // eof: the peer is done; anything else: the connection is gone
-            auto [wec, written] =
-                co_await boost::asio::async_write(*sock, boost::asio::buffer(buf->data(), n), boost::asio::as_tuple(use_awaitable));
+            auto [wec, written] = co_await boost::asio::async_write(*sock, boost::asio::buffer(buf->data(), n),
+                                                                    boost::asio::as_tuple(use_awaitable));
             if (wec) co_return;
         }
     }

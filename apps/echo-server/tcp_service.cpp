@@ -21,7 +21,8 @@ tcp_service::tcp_service(app::app_context& ctx, std::uint16_t port, std::string 
     if (!ec) acceptor_.set_option(socket_base::reuse_address{true}, ec);
     if (!ec) acceptor_.bind(ip::endpoint{app::wildcard_address(ctx_.options()), port_}, ec);
     if (!ec) acceptor_.listen(socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error{name_ + ": cannot listen on TCP port " + std::to_string(port_) + ": " + ec.message()};
+    if (ec)
+        throw std::runtime_error{name_ + ": cannot listen on TCP port " + std::to_string(port_) + ": " + ec.message()};
     boost::asio::co_spawn(ctx_.io(), accept_loop(), boost::asio::detached);
 }
 

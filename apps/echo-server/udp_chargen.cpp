@@ -21,8 +21,7 @@ private:
         std::size_t i = 0;
         while (i < n) {
             // One line: 72 characters starting at `line_` in the printable set, then CR LF.
-            for (std::size_t c = 0; c < 72 && i < n; ++c, ++i)
-                out_[i] = static_cast<std::byte>(' ' + (line_ + c) % 95);
+            for (std::size_t c = 0; c < 72 && i < n; ++c, ++i) out_[i] = static_cast<std::byte>(' ' + (line_ + c) % 95);
             if (i < n) out_[i++] = std::byte{'\r'};
             if (i < n) out_[i++] = std::byte{'\n'};
             line_ = (line_ + 1) % 95;

@@ -52,13 +52,17 @@ int main(int argc, char** argv) {
     bool host_v6 = false;
     for (std::size_t i = 1; i < args.size(); ++i) {
         std::string* value = nullptr;
-        if (args[i] == "--host-ip" && i + 1 < args.size()) value = &args[i + 1];
-        else if (args[i].starts_with("--host-ip=")) value = &args[i];
+        if (args[i] == "--host-ip" && i + 1 < args.size())
+            value = &args[i + 1];
+        else if (args[i].starts_with("--host-ip="))
+            value = &args[i];
         if (value != nullptr && value->find(':') != std::string::npos) {
             host_v6 = true;
             if (value->find('/') == std::string::npos) *value += "/64";
-            if (value == &args[i]) args[i] = "--host-ip6=" + args[i].substr(10);
-            else args[i] = "--host-ip6";
+            if (value == &args[i])
+                args[i] = "--host-ip6=" + args[i].substr(10);
+            else
+                args[i] = "--host-ip6";
             continue;
         }
         if (value != nullptr && value->find('/') == std::string::npos) {
@@ -86,7 +90,8 @@ int main(int argc, char** argv) {
                           opts.host_mac = m;
                           return std::nullopt;
                       });
-    parser.add_option("--app", "NAME", "the service listening: echo, discard, chargen, http-hello or none (default echo)",
+    parser.add_option("--app", "NAME",
+                      "the service listening: echo, discard, chargen, http-hello or none (default echo)",
                       [&](std::string_view v) -> std::optional<std::string> {
                           auto a = tap::replay_app_from_string(v);
                           if (!a) return "expected echo, discard, chargen, http-hello or none";
@@ -121,12 +126,16 @@ int main(int argc, char** argv) {
                           opts.idle_close = std::chrono::milliseconds{ms};
                           return std::nullopt;
                       });
-    parser.add_option("--ignore", "FIELD,...", "leave these fields out of the comparison (e.g. window,options)",
-                      [&](std::string_view v) { return parse_list(v, opts.tolerance.ignored_fields, tap::replay_fields()); });
-    parser.add_option("--unmatched-ok", "KIND,...", "do not count missing/extra frames of these flow kinds (arp,icmp,udp,tcp,other,ndp,mld,tcp_pure_ack)",
-                      [&](std::string_view v) {
-                          return parse_list(v, opts.tolerance.unmatched_ok, {"arp", "icmp", "udp", "tcp", "other", "ndp", "mld", "tcp_pure_ack"});
-                      });
+    parser.add_option(
+        "--ignore", "FIELD,...", "leave these fields out of the comparison (e.g. window,options)",
+        [&](std::string_view v) { return parse_list(v, opts.tolerance.ignored_fields, tap::replay_fields()); });
+    parser.add_option(
+        "--unmatched-ok", "KIND,...",
+        "do not count missing/extra frames of these flow kinds (arp,icmp,udp,tcp,other,ndp,mld,tcp_pure_ack)",
+        [&](std::string_view v) {
+            return parse_list(v, opts.tolerance.unmatched_ok,
+                              {"arp", "icmp", "udp", "tcp", "other", "ndp", "mld", "tcp_pure_ack"});
+        });
     parser.add_flag("--deterministic",
                     "the capture is tapstack's own (echo-server --pcap --seed N --deterministic): replay on its clock, "
                     "byte for byte with the same --seed",

@@ -73,8 +73,10 @@ void memory_runtime::service() {
     }
     if (link_.queued_a_to_b() != 0 || link_.queued_b_to_a() != 0) kick();  // storm: yield, go on later
     std::optional<instant> next;
-    if (da && db) next = std::min(*da, *db);
-    else next = da ? da : db;
+    if (da && db)
+        next = std::min(*da, *db);
+    else
+        next = da ? da : db;
     arm(next);
 }
 
@@ -83,16 +85,18 @@ void memory_runtime::arm(std::optional<instant> deadline) {
     armed_ = deadline;
     timer_.cancel();
     if (!deadline) return;
-    timer_.expires_at(start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline->time_since_epoch()));
-    timer_.async_wait([w = std::weak_ptr<memory_runtime*>{alive_}, at = *deadline](const boost::system::error_code& ec) {
-        if (ec) return;  // re-armed or destroyed
-        auto p = w.lock();
-        if (!p) return;
-        memory_runtime& rt = **p;
-        if (rt.armed_ != at) return;
-        rt.armed_.reset();
-        rt.service();
-    });
+    timer_.expires_at(start_ +
+                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline->time_since_epoch()));
+    timer_.async_wait(
+        [w = std::weak_ptr<memory_runtime*>{alive_}, at = *deadline](const boost::system::error_code& ec) {
+            if (ec) return;  // re-armed or destroyed
+            auto p = w.lock();
+            if (!p) return;
+            memory_runtime& rt = **p;
+            if (rt.armed_ != at) return;
+            rt.armed_.reset();
+            rt.service();
+        });
 }
 
 }  // namespace tapstack::tap

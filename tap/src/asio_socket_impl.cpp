@@ -26,7 +26,8 @@ auto take_by_id(Queue& q, std::uint64_t id) -> std::optional<typename Queue::val
 
 boost::asio::execution_context::id socket_service::id;
 
-socket_service::socket_service(boost::asio::execution_context& owner) : boost::asio::execution_context::service{owner} {}
+socket_service::socket_service(boost::asio::execution_context& owner)
+    : boost::asio::execution_context::service{owner} {}
 
 socket_service::~socket_service() {
     // Empty after shutdown(), which every execution_context runs before destroying services;
@@ -141,8 +142,10 @@ void socket_impl_base::start_or_schedule(std::size_t queued) {
     // Speculative, as Asio's reactive sockets are: an operation with nothing queued ahead of it
     // is tried at once, from the initiating function, and only its completion is posted. The
     // echo's reply leaves now rather than one io_context turn (one epoll_wait) later.
-    if (queued == 1) run_process();
-    else schedule();
+    if (queued == 1)
+        run_process();
+    else
+        schedule();
 }
 
 void socket_impl_base::schedule() {
@@ -265,8 +268,8 @@ void tcp_socket_impl::start_read(const mutable_buffer_list& b, io_handler h) {
     if (!is_open()) return post_completion(ex_, std::move(h), error_code{ae::bad_descriptor}, std::size_t{0});
     const auto id = next_id_++;
     hook_cancellation(h, op_kind::read, id);
-    reads_.push_back({id, read_op{b, std::move(h)},
-                      boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
+    reads_.push_back(
+        {id, read_op{b, std::move(h)}, boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
     start_or_schedule(reads_.size());
 }
 
@@ -275,8 +278,8 @@ void tcp_socket_impl::start_write(const const_buffer_list& b, io_handler h) {
     if (!is_open()) return post_completion(ex_, std::move(h), error_code{ae::bad_descriptor}, std::size_t{0});
     const auto id = next_id_++;
     hook_cancellation(h, op_kind::write, id);
-    writes_.push_back({id, write_op{b, std::move(h)},
-                       boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
+    writes_.push_back(
+        {id, write_op{b, std::move(h)}, boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
     start_or_schedule(writes_.size());
 }
 
@@ -287,8 +290,8 @@ void tcp_socket_impl::start_accept(accept_handler h) {
         return post_completion(ex_, std::move(h), error_code{ae::invalid_argument}, std::shared_ptr<tcp_socket_impl>{});
     const auto id = next_id_++;
     hook_cancellation(h, op_kind::accept, id);
-    accepts_.push_back({id, accept_op{std::move(h)},
-                        boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
+    accepts_.push_back(
+        {id, accept_op{std::move(h)}, boost::asio::prefer(ex_, boost::asio::execution::outstanding_work.tracked)});
     start_or_schedule(accepts_.size());
 }
 

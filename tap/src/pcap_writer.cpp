@@ -32,7 +32,8 @@ void pcap_writer::write(bytes frame, std::chrono::nanoseconds since_epoch) {
     const auto frac = ns % 1'000'000'000;
     hdr.ts.tv_sec = static_cast<decltype(hdr.ts.tv_sec)>(sec);
     // With a nanosecond handle, libpcap stores tv_usec as nanoseconds.
-    hdr.ts.tv_usec = static_cast<decltype(hdr.ts.tv_usec)>(precision_ == timestamp_precision::nano ? frac : frac / 1000);
+    hdr.ts.tv_usec =
+        static_cast<decltype(hdr.ts.tv_usec)>(precision_ == timestamp_precision::nano ? frac : frac / 1000);
     hdr.len = static_cast<bpf_u_int32>(frame.size());
     hdr.caplen = static_cast<bpf_u_int32>(frame.size() < snaplen_ ? frame.size() : snaplen_);
     pcap_dump(reinterpret_cast<u_char*>(dumper_), &hdr, reinterpret_cast<const u_char*>(frame.data()));

@@ -40,10 +40,10 @@ std::string_view to_string(replay_app a) noexcept {
 
 const std::vector<std::string_view>& replay_fields() noexcept {
     static const std::vector<std::string_view> fields{
-        "flags", "seq", "ack", "window", "options", "wscale", "tsval", "tsecr", "sack", "icmp_type", "icmp_code",
-        "icmp_id", "icmp_seq", "udp_ports", "arp_op", "arp_sender", "arp_target", "payload_length",
-        "payload", "ttl", "df", "dscp", "eth_dst", "nd_target", "nd_flags", "hop_limit", "traffic_class",
-        "ip6_src"};
+        "flags",  "seq",        "ack",        "window",         "options",   "wscale",        "tsval",
+        "tsecr",  "sack",       "icmp_type",  "icmp_code",      "icmp_id",   "icmp_seq",      "udp_ports",
+        "arp_op", "arp_sender", "arp_target", "payload_length", "payload",   "ttl",           "df",
+        "dscp",   "eth_dst",    "nd_target",  "nd_flags",       "hop_limit", "traffic_class", "ip6_src"};
     return fields;
 }
 
@@ -75,8 +75,8 @@ struct parsed_frame {
     bool ipv4 = false;
     bool ipv6 = false;
     std::uint32_t src_ip = 0, dst_ip = 0;  // IPv4 only
-    ip::address src, dst;                  // either family
-    std::uint8_t ttl = 0, dscp = 0;        // IPv6: hop limit, traffic class
+    ip::address src, dst;  // either family
+    std::uint8_t ttl = 0, dscp = 0;  // IPv6: hop limit, traffic class
     bool df = false;
     std::size_t ip_off = 0, l4_off = 0, l4_len = 0;
     std::uint16_t sport = 0, dport = 0;
@@ -145,9 +145,12 @@ void parse_l4(bytes f, parsed_frame& p, std::uint8_t proto) {
     case 58:
         if (p.l4_len >= 8 && p.ipv6) {
             const std::uint8_t type = load_u8(f, p.l4_off);
-            if (type >= 133 && type <= 137) p.kind = flow_kind::ndp;
-            else if ((type >= 130 && type <= 132) || type == 143) p.kind = flow_kind::mld;
-            else p.kind = flow_kind::icmp;
+            if (type >= 133 && type <= 137)
+                p.kind = flow_kind::ndp;
+            else if ((type >= 130 && type <= 132) || type == 143)
+                p.kind = flow_kind::mld;
+            else
+                p.kind = flow_kind::icmp;
         }
         break;
     case 17:
@@ -234,13 +237,13 @@ struct frame_summary {
     bool ipv6 = false;
     std::uint8_t ttl = 0, dscp = 0;  // IPv6: hop limit, traffic class
     bool df = false;
-    ip::address ip6_src;     // IPv6: the host's source address (global or link-local)
-    ip::address nd_target;   // NDP NS/NA/redirect: the target address
+    ip::address ip6_src;  // IPv6: the host's source address (global or link-local)
+    ip::address nd_target;  // NDP NS/NA/redirect: the target address
     std::uint8_t nd_flags = 0;  // NDP NA: R, S, O (RFC 4861 §4.4), top bits
-    std::uint8_t flags = 0;   // TCP flags, ICMP type, ARP operation
-    std::uint8_t code = 0;    // ICMP code
-    std::uint32_t seq = 0;    // TCP: relative to our ISN; ICMP: identifier; ARP: sender IP
-    std::uint32_t ack = 0;    // TCP: relative to the peer's ISN; ICMP: sequence; ARP: target IP
+    std::uint8_t flags = 0;  // TCP flags, ICMP type, ARP operation
+    std::uint8_t code = 0;  // ICMP code
+    std::uint32_t seq = 0;  // TCP: relative to our ISN; ICMP: identifier; ARP: sender IP
+    std::uint32_t ack = 0;  // TCP: relative to the peer's ISN; ICMP: sequence; ARP: target IP
     std::uint16_t window = 0;
     std::uint64_t option_layout = 0;  // option kinds in order (NOP/EOL left out), 8 bits each
     std::uint16_t mss = 0;
@@ -349,8 +352,8 @@ tcp_option_positions walk_options(bytes f, std::size_t opt_off, std::size_t opt_
     return pos;
 }
 
-frame_summary summarize(bytes f, const parsed_frame& p, std::int64_t index, std::int64_t t_us,
-                        flow_state& flow, tcp_space& space) {
+frame_summary summarize(bytes f, const parsed_frame& p, std::int64_t index, std::int64_t t_us, flow_state& flow,
+                        tcp_space& space) {
     frame_summary s;
     s.index = index;
     s.t_us = t_us;
@@ -390,7 +393,8 @@ frame_summary summarize(bytes f, const parsed_frame& p, std::int64_t index, std:
             for (std::size_t i = 0; i < 16; ++i) t[i] = load_u8(f, p.l4_off + 8 + i);
             s.nd_target = ip::address_v6{t};
         }
-        if (p.kind == flow_kind::ndp && s.flags == 136) s.nd_flags = static_cast<std::uint8_t>(load_u8(f, p.l4_off + 4) & 0xe0u);
+        if (p.kind == flow_kind::ndp && s.flags == 136)
+            s.nd_flags = static_cast<std::uint8_t>(load_u8(f, p.l4_off + 4) & 0xe0u);
         // The options (link-layer addresses) after the fixed part are the payload.
         const std::size_t fixed = has_target ? 24 : 8;
         const bytes body = f.subspan(p.l4_off + fixed, p.l4_len - fixed);
@@ -489,7 +493,10 @@ std::string describe(const frame_summary& s) {
           << s.payload_length;
         break;
     case flow_kind::arp:
-        o << "arp " << (s.flags == 1 ? "request" : s.flags == 2 ? "reply" : "op " + std::to_string(s.flags))
+        o << "arp "
+          << (s.flags == 1       ? "request"
+                  : s.flags == 2 ? "reply"
+                                 : "op " + std::to_string(s.flags))
           << " who-has " << ip_text(s.ack) << " tell " << ip_text(s.seq);
         break;
     case flow_kind::other: o << "frame of " << s.payload_length << " bytes"; break;
@@ -519,18 +526,18 @@ std::optional<field_difference> first_difference(const frame_summary& a, const f
         d = field_difference{name, text(a), text(b)};
     };
     auto num = [](auto v) { return std::to_string(v); };
-    if (a.kind != b.kind) return field_difference{"kind", std::string{kind_name(a.kind)}, std::string{kind_name(b.kind)}};
+    if (a.kind != b.kind)
+        return field_difference{"kind", std::string{kind_name(a.kind)}, std::string{kind_name(b.kind)}};
     switch (a.kind) {
     case flow_kind::tcp:
         check("flags", a.flags, b.flags, [](const frame_summary& s) { return tcp_flags_text(s.flags); });
         check("seq", a.seq, b.seq, [&](const frame_summary& s) { return num(s.seq); });
         check("ack", a.ack, b.ack, [&](const frame_summary& s) { return num(s.ack); });
         check("window", a.window, b.window, [&](const frame_summary& s) { return num(s.window); });
-        check("options", std::tie(a.option_layout, a.mss, a.sack_permitted), std::tie(b.option_layout, b.mss, b.sack_permitted),
-              options_text);
-        check("wscale", a.wscale, b.wscale, [&](const frame_summary& s) {
-            return s.wscale == 0xff ? std::string{"none"} : num(int{s.wscale});
-        });
+        check("options", std::tie(a.option_layout, a.mss, a.sack_permitted),
+              std::tie(b.option_layout, b.mss, b.sack_permitted), options_text);
+        check("wscale", a.wscale, b.wscale,
+              [&](const frame_summary& s) { return s.wscale == 0xff ? std::string{"none"} : num(int{s.wscale}); });
         if (a.has_ts && b.has_ts) {
             // Both clocks tick in milliseconds but truncate at different phases: one tick apart
             // is the same time.
@@ -539,10 +546,11 @@ std::optional<field_difference> first_difference(const frame_summary& a, const f
             check("tsval", same, true, [&](const frame_summary& s) { return "+" + num(s.tsval); });
             check("tsecr", a.tsecr, b.tsecr, [&](const frame_summary& s) { return num(s.tsecr); });
         }
-        check("sack", std::tie(a.sack_count, a.sack_left, a.sack_right), std::tie(b.sack_count, b.sack_left, b.sack_right),
-              [&](const frame_summary& s) {
-                  return s.sack_count == 0 ? std::string{"none"}
-                                           : num(s.sack_count) + " blocks, first " + num(s.sack_left) + "-" + num(s.sack_right);
+        check("sack", std::tie(a.sack_count, a.sack_left, a.sack_right),
+              std::tie(b.sack_count, b.sack_left, b.sack_right), [&](const frame_summary& s) {
+                  return s.sack_count == 0
+                      ? std::string{"none"}
+                      : num(s.sack_count) + " blocks, first " + num(s.sack_left) + "-" + num(s.sack_right);
               });
         break;
     case flow_kind::icmp:
@@ -581,7 +589,8 @@ std::optional<field_difference> first_difference(const frame_summary& a, const f
     case flow_kind::other: break;
     }
     if (a.kind != flow_kind::arp) {
-        check("payload_length", a.payload_length, b.payload_length, [&](const frame_summary& s) { return num(s.payload_length); });
+        check("payload_length", a.payload_length, b.payload_length,
+              [&](const frame_summary& s) { return num(s.payload_length); });
         check("payload", a.payload_hash, b.payload_hash, [&](const frame_summary& s) {
             char buf[24];
             std::snprintf(buf, sizeof buf, "fnv1a %016llx", static_cast<unsigned long long>(s.payload_hash));
@@ -589,12 +598,14 @@ std::optional<field_difference> first_difference(const frame_summary& a, const f
         });
     }
     if (a.ipv4 || b.ipv4) {
-        check("ttl", std::tie(a.ipv4, a.ttl), std::tie(b.ipv4, b.ttl), [&](const frame_summary& s) { return num(int{s.ttl}); });
+        check("ttl", std::tie(a.ipv4, a.ttl), std::tie(b.ipv4, b.ttl),
+              [&](const frame_summary& s) { return num(int{s.ttl}); });
         check("df", a.df, b.df, [&](const frame_summary& s) { return std::string{s.df ? "DF" : "no DF"}; });
         check("dscp", a.dscp, b.dscp, [&](const frame_summary& s) { return num(int{s.dscp}); });
     }
     if (a.ipv6 || b.ipv6) {
-        check("hop_limit", std::tie(a.ipv6, a.ttl), std::tie(b.ipv6, b.ttl), [&](const frame_summary& s) { return num(int{s.ttl}); });
+        check("hop_limit", std::tie(a.ipv6, a.ttl), std::tie(b.ipv6, b.ttl),
+              [&](const frame_summary& s) { return num(int{s.ttl}); });
         check("traffic_class", a.dscp, b.dscp, [&](const frame_summary& s) { return num(int{s.dscp}); });
         check("ip6_src", a.ip6_src, b.ip6_src, [](const frame_summary& s) { return s.ip6_src.to_string(); });
     }
@@ -618,7 +629,9 @@ auto shape(const frame_summary& s) {
     return std::tuple{std::uint8_t{0}, std::uint32_t{0}, s.payload_length};
 }
 
-bool is_pure_ack(const frame_summary& s) { return s.kind == flow_kind::tcp && s.flags == 0x10 && s.payload_length == 0; }
+bool is_pure_ack(const frame_summary& s) {
+    return s.kind == flow_kind::tcp && s.flags == 0x10 && s.payload_length == 0;
+}
 
 /// Aligns a flow's recorded and replayed frames in order: equivalent frames match, frames of
 /// the same shape differ (in the first field named); a head frame whose shape appears a few
@@ -697,7 +710,8 @@ std::string flow_name(const flow_key& k, ip::address_v4 host, const std::optiona
     std::string n{kind_name(k.kind)};
     n += ' ';
     const std::string h = k.peer_ip.is_v6() && host6 ? "[" + host6->to_string() + "]" : host.to_string();
-    const std::string peer = k.peer_ip.is_v6() ? "[" + k.peer_ip.to_string() + "]" : ip_text(k.peer_ip.to_v4().to_uint());
+    const std::string peer =
+        k.peer_ip.is_v6() ? "[" + k.peer_ip.to_string() + "]" : ip_text(k.peer_ip.to_v4().to_uint());
     if (k.kind == flow_kind::tcp || k.kind == flow_kind::udp)
         return n + h + ":" + std::to_string(k.host_port) + " <-> " + peer + ":" + std::to_string(k.peer_port);
     return n + h + " <-> " + peer;
@@ -731,18 +745,14 @@ private:
 std::unique_ptr<pcap_reader> open_capture(const std::string& path) {
     try {
         return std::make_unique<pcap_reader>(path);
-    } catch (const pcap_error& e) {
-        throw replay_error{e.what()};
-    }
+    } catch (const pcap_error& e) { throw replay_error{e.what()}; }
 }
 
 std::optional<pcap_record> next_record(pcap_reader& r) {
     std::optional<pcap_record> rec;
     try {
         rec = r.next();
-    } catch (const pcap_error& e) {
-        throw replay_error{std::string{e.what()} + " (truncated or corrupt capture)"};
-    }
+    } catch (const pcap_error& e) { throw replay_error{std::string{e.what()} + " (truncated or corrupt capture)"}; }
     if (!rec) return rec;
     if (rec->frame.size() < eth_size)
         throw replay_error{"replay: " + r.path() + ": record " + std::to_string(rec->index) + " is " +
@@ -785,18 +795,19 @@ first_pass scan(const std::string& path, ip::address_v4 host, const std::optiona
         if (is_host(p, false) && !p.dst_mac.is_multicast() && !learned_dst) learned_dst = p.dst_mac;
         const link::mac_address mac = given_mac ? *given_mac : learned_src.value_or(link::mac_address{});
         if ((given_mac || learned_src) && p.src_mac == mac && is_host(p, true)) {
-            if (p.kind == flow_kind::tcp && (load_u8(rec->frame, p.l4_off + 13) & 0x12) == 0x12) fp.tcp_ports.insert(p.sport);
+            if (p.kind == flow_kind::tcp && (load_u8(rec->frame, p.l4_off + 13) & 0x12) == 0x12)
+                fp.tcp_ports.insert(p.sport);
             if (p.kind == flow_kind::udp) fp.udp_ports.insert(p.sport);
         }
     }
     if (fp.frames == 0) throw replay_error{"replay: " + path + ": the capture holds no frames"};
     if (!fp.mentioned)
         throw replay_error{"replay: " + path + ": the capture never mentions the host " +
-                           (host6 ? host6->to_string() : host.to_string()) +
-                           " (wrong --host-ip?)"};
+                           (host6 ? host6->to_string() : host.to_string()) + " (wrong --host-ip?)"};
     fp.host_mac = given_mac ? given_mac : learned_src ? learned_src : learned_dst;
     if (!fp.host_mac)
-        throw replay_error{"replay: " + path + ": cannot tell the host's MAC address from the capture (give --host-mac)"};
+        throw replay_error{"replay: " + path +
+                           ": cannot tell the host's MAC address from the capture (give --host-mac)"};
     return fp;
 }
 
@@ -829,8 +840,7 @@ void fix_l4_checksum(mutable_bytes f, const parsed_frame& p) {
     if (p.kind == flow_kind::udp && load_be16(bytes{f}, at) == 0) return;  // RFC 768: no checksum
     store_be16(f, at, 0);
     wire::checksum_accumulator acc;
-    wire::add_pseudo_header(acc, p.src, p.dst,
-                            p.kind == flow_kind::tcp ? std::uint8_t{6} : std::uint8_t{17},
+    wire::add_pseudo_header(acc, p.src, p.dst, p.kind == flow_kind::tcp ? std::uint8_t{6} : std::uint8_t{17},
                             static_cast<std::uint32_t>(p.l4_len));
     acc.add(bytes{f}.subspan(p.l4_off, p.l4_len));
     std::uint16_t c = acc.finish();
@@ -884,9 +894,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     if (!opts.out_path.empty()) {
         try {
             out = std::make_unique<pcap_writer>(opts.out_path);
-        } catch (const std::exception& e) {
-            throw replay_error{std::string{"replay: "} + e.what()};
-        }
+        } catch (const std::exception& e) { throw replay_error{std::string{"replay: "} + e.what()}; }
         out->set_epoch(origin);  // output timestamps on the capture's own clock
     }
 
@@ -903,8 +911,7 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     report.host_ip6 = opts.host_ip6;
     // The host's IPv6 addresses: the global one given and the link-local one from the MAC
     // (RFC 4291 App. A, Linux's default addr_gen_mode), which the stack derives the same way.
-    const std::optional<ip::address> host6 =
-        opts.host_ip6 ? std::optional<ip::address>{*opts.host_ip6} : std::nullopt;
+    const std::optional<ip::address> host6 = opts.host_ip6 ? std::optional<ip::address>{*opts.host_ip6} : std::nullopt;
     const std::optional<ip::address> host_ll =
         opts.host_ip6 ? std::optional<ip::address>{st.ipv6_link_local()} : std::nullopt;
     auto is_host6 = [&](const ip::address& a) { return (host6 && a == *host6) || (host_ll && a == *host_ll); };
@@ -967,7 +974,8 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
     auto reader = open_capture(pcap_path);
     while (auto rec = next_record(*reader)) {
         ++report.frames;
-        const instant t = instant_from_us(std::chrono::duration_cast<std::chrono::microseconds>(rec->timestamp - origin).count());
+        const instant t =
+            instant_from_us(std::chrono::duration_cast<std::chrono::microseconds>(rec->timestamp - origin).count());
         advance_to(t);
         const auto p = parse_frame(rec->frame);
         const auto idx = static_cast<std::int64_t>(rec->index);
@@ -985,8 +993,8 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             continue;
         }
         const bool for_host = p.dst_mac == host_mac || p.dst_mac.is_broadcast() ||
-                              (p.dst_mac.is_multicast() && p.ipv4 && p.dst_ip == h) ||
-                              (p.dst_mac.is_multicast() && p.ipv6 && (is_host6(p.dst) || host_group6(p.dst)));
+            (p.dst_mac.is_multicast() && p.ipv4 && p.dst_ip == h) ||
+            (p.dst_mac.is_multicast() && p.ipv6 && (is_host6(p.dst) || host_group6(p.dst)));
         if (!for_host) {
             ++report.frames_ignored;
             continue;
@@ -1041,7 +1049,8 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             store_be16(n, 18, 32);
             store_u8(n, 20, 58);
             store_u8(n, 21, 255);
-            ip::address_v6::bytes_type dst{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, tgt[13], tgt[14], tgt[15]};
+            ip::address_v6::bytes_type dst{0xff, 0x02, 0, 0,    0,    0,       0,       0,
+                                           0,    0,    0, 0x01, 0xff, tgt[13], tgt[14], tgt[15]};
             for (std::size_t i = 0; i < 16; ++i) {
                 store_u8(n, 22 + i, p.src.key_bytes()[i]);
                 store_u8(n, 38 + i, dst[i]);
@@ -1075,8 +1084,10 @@ replay_report replay_capture(const std::string& pcap_path, const replay_options&
             fix_l4_checksum(mutable_bytes{buf}, p);
         }
         st.receive(bytes{buf}, t);
-        if (opts.deterministic) serve_det(t);
-        else settle(t);
+        if (opts.deterministic)
+            serve_det(t);
+        else
+            settle(t);
     }
     if (opts.deterministic) {
         // After the capture, timers run at their deadlines again (as in the normal mode).
@@ -1115,9 +1126,9 @@ std::string replay_report::summary() const {
         tolerated += f.tolerated_unmatched;
     }
     std::string s = "replay " + input + ": " + (equivalent() ? "equivalent" : "DIFFERENT") + ": " +
-                    std::to_string(flows.size()) + " flows, " + std::to_string(matched) + " frames matched, " +
-                    std::to_string(differing) + " differing, " + std::to_string(missing) + " missing, " +
-                    std::to_string(extra) + " extra";
+        std::to_string(flows.size()) + " flows, " + std::to_string(matched) + " frames matched, " +
+        std::to_string(differing) + " differing, " + std::to_string(missing) + " missing, " + std::to_string(extra) +
+        " extra";
     if (tolerated != 0) s += ", " + std::to_string(tolerated) + " unmatched tolerated";
     return s;
 }
@@ -1157,9 +1168,10 @@ std::string json_string(std::string_view s) {
 
 std::string replay_report::to_text() const {
     std::ostringstream o;
-    o << "input " << input << ": host " << (host_ip6 ? host_ip6->to_string() : host_ip.to_string()) << " at " << host_mac.to_string() << ", " << frames
-      << " frames (" << frames_to_host << " to the host, " << frames_by_host << " by it, " << frames_ignored
-      << " ignored) over " << capture_duration_us << " us; the stack sent " << frames_emitted << "\n";
+    o << "input " << input << ": host " << (host_ip6 ? host_ip6->to_string() : host_ip.to_string()) << " at "
+      << host_mac.to_string() << ", " << frames << " frames (" << frames_to_host << " to the host, " << frames_by_host
+      << " by it, " << frames_ignored << " ignored) over " << capture_duration_us << " us; the stack sent "
+      << frames_emitted << "\n";
     for (const auto& f : flows) {
         o << (f.equivalent() ? "  ok   " : "  DIFF ") << f.name << ": recorded " << f.recorded << ", replayed "
           << f.replayed << ", matched " << f.matched << ", differing " << f.differing << ", missing " << f.missing
@@ -1185,11 +1197,12 @@ std::string replay_report::to_json() const {
     std::ostringstream o;
     o << "{\n  \"input\": " << json_string(input) << ",\n  \"host_ip\": " << json_string(host_ip.to_string())
       << (host_ip6 ? ",\n  \"host_ip6\": " + json_string(host_ip6->to_string()) : std::string{})
-      << ",\n  \"host_mac\": " << json_string(host_mac.to_string()) << ",\n  \"equivalent\": "
-      << (equivalent() ? "true" : "false") << ",\n  \"frames\": " << frames << ",\n  \"frames_to_host\": "
-      << frames_to_host << ",\n  \"frames_by_host\": " << frames_by_host << ",\n  \"frames_ignored\": "
-      << frames_ignored << ",\n  \"frames_emitted\": " << frames_emitted << ",\n  \"capture_duration_us\": "
-      << capture_duration_us << ",\n  \"summary\": " << json_string(summary()) << ",\n  \"flows\": [";
+      << ",\n  \"host_mac\": " << json_string(host_mac.to_string())
+      << ",\n  \"equivalent\": " << (equivalent() ? "true" : "false") << ",\n  \"frames\": " << frames
+      << ",\n  \"frames_to_host\": " << frames_to_host << ",\n  \"frames_by_host\": " << frames_by_host
+      << ",\n  \"frames_ignored\": " << frames_ignored << ",\n  \"frames_emitted\": " << frames_emitted
+      << ",\n  \"capture_duration_us\": " << capture_duration_us << ",\n  \"summary\": " << json_string(summary())
+      << ",\n  \"flows\": [";
     for (std::size_t i = 0; i < flows.size(); ++i) {
         const auto& f = flows[i];
         o << (i ? "," : "") << "\n    {\"flow\": " << json_string(f.name) << ", \"kind\": " << json_string(f.kind)

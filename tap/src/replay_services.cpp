@@ -34,9 +34,11 @@ void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::
         auto h = stack_->tcp_open();
         if (!h) throw replay_error{"replay: cannot open a TCP socket: " + std::string{to_string(h.error())}};
         if (auto e = stack_->tcp_bind(*h, ip::endpoint{any, port}); e != errc::success)
-            throw replay_error{"replay: cannot bind TCP port " + std::to_string(port) + ": " + std::string{to_string(e)}};
+            throw replay_error{"replay: cannot bind TCP port " + std::to_string(port) + ": " +
+                               std::string{to_string(e)}};
         if (auto e = stack_->tcp_listen(*h, 128); e != errc::success)
-            throw replay_error{"replay: cannot listen on TCP port " + std::to_string(port) + ": " + std::string{to_string(e)}};
+            throw replay_error{"replay: cannot listen on TCP port " + std::to_string(port) + ": " +
+                               std::string{to_string(e)}};
         stack_->set_waiter(*h, this);
         listeners_.push_back(*h);
     }
@@ -44,7 +46,8 @@ void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::
         auto h = stack_->udp_open();
         if (!h) throw replay_error{"replay: cannot open a UDP socket: " + std::string{to_string(h.error())}};
         if (auto e = stack_->udp_bind(*h, ip::endpoint{any, port}); e != errc::success)
-            throw replay_error{"replay: cannot bind UDP port " + std::to_string(port) + ": " + std::string{to_string(e)}};
+            throw replay_error{"replay: cannot bind UDP port " + std::to_string(port) + ": " +
+                               std::string{to_string(e)}};
         stack_->set_waiter(*h, this);
         udp_.push_back(*h);
     }
@@ -97,7 +100,9 @@ void replay_services::serve_udp(socket_handle u, instant now) {
             (void)stack_->udp_send_to(u, as_bytes_of(line), d->from, now);
             break;
         }
-        case replay_app::http_hello: (void)stack_->udp_send_to(u, as_bytes_of(http_hello_response()), d->from, now); break;
+        case replay_app::http_hello:
+            (void)stack_->udp_send_to(u, as_bytes_of(http_hello_response()), d->from, now);
+            break;
         case replay_app::discard:
         case replay_app::none: break;
         }
@@ -128,7 +133,8 @@ bool replay_services::serve(connection& c, instant now) {
             case replay_app::http_hello:
                 if (!c.close_when_flushed) {
                     c.request.append(data);
-                    if (c.request.find("\r\n\r\n") != std::string::npos || c.request.find("\n\n") != std::string::npos) {
+                    if (c.request.find("\r\n\r\n") != std::string::npos ||
+                        c.request.find("\n\n") != std::string::npos) {
                         c.pending.append(http_hello_response());
                         c.close_when_flushed = true;
                     }

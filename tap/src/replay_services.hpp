@@ -20,7 +20,8 @@ public:
     replay_services& operator=(const replay_services&) = delete;
 
     /// Listens on the TCP ports and binds the UDP ports (nothing for replay_app::none).
-    void open(const std::set<std::uint16_t>& tcp_ports, const std::set<std::uint16_t>& udp_ports, bool dual_stack = false);
+    void open(const std::set<std::uint16_t>& tcp_ports, const std::set<std::uint16_t>& udp_ports,
+              bool dual_stack = false);
     /// Serves every socket that reported an event since the last call.
     void run(instant now);
     bool pending() const noexcept { return !dirty_.empty(); }
@@ -33,8 +34,8 @@ public:
 private:
     struct connection {
         socket_handle handle;
-        std::string pending;   // bytes accepted from the app, not yet taken by tcp_send
-        std::string request;   // http-hello: the request so far
+        std::string pending;  // bytes accepted from the app, not yet taken by tcp_send
+        std::string request;  // http-hello: the request so far
         bool eof = false;
         bool close_when_flushed = false;
         std::size_t chargen_line = 0;

@@ -34,8 +34,9 @@ private:
     void write_frame(bytes frame, const link::vnet_header& h) {
         std::array<std::byte, link::vnet_header::size> header{};
         h.encode(header);
-        std::array<iovec, 2> iov{{{header.data(), header.size()},
-                                  {const_cast<std::byte*>(frame.data()), frame.size()}}};  // writev does not write to it
+        std::array<iovec, 2> iov{
+            {{header.data(), header.size()},
+             {const_cast<std::byte*>(frame.data()), frame.size()}}};  // writev does not write to it
         for (;;) {
             const ssize_t n = vnet_ ? ::writev(fd_, iov.data(), 2) : ::write(fd_, frame.data(), frame.size());
             if (n >= 0) {
@@ -92,8 +93,8 @@ runtime::runtime(boost::asio::io_context& io, tap_device device, const runtime_c
     link::frame_sink* out = fd_sink_.get();
     if (cfg_.pcap != nullptr) {
         // Wall-clock timestamps in the file: stack time 0 is the moment the runtime started.
-        cfg_.pcap->set_epoch(std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::system_clock::now().time_since_epoch()));
+        cfg_.pcap->set_epoch(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()));
         tee_ = std::make_unique<pcap_tee>(*cfg_.pcap, fd_sink_.get());
         out = tee_.get();
     }
@@ -200,7 +201,8 @@ void runtime::wait_readable() {
     descriptor_.async_read_some(boost::asio::buffer(read_buffer_),
                                 [weak](const boost::system::error_code& ec, std::size_t n) {
                                     auto self = weak.lock();
-                                    if (!self || *self == nullptr || ec == boost::asio::error::operation_aborted) return;
+                                    if (!self || *self == nullptr || ec == boost::asio::error::operation_aborted)
+                                        return;
                                     (*self)->on_read(ec, n);
                                 });
     // The speculative read found a frame (it overwrote the mark): more were queued than the

@@ -58,9 +58,9 @@ void set_ipv4(ifreq& ifr, std::uint32_t host_order) {
 
 void tap_device::open_tap(std::string_view name, bool vnet) {
     if (name.size() >= IFNAMSIZ)
-        throw std::system_error{EINVAL, std::generic_category(),
-                                "TAP name '" + std::string{name} + "' is longer than " + std::to_string(IFNAMSIZ - 1) +
-                                    " characters"};
+        throw std::system_error{
+            EINVAL, std::generic_category(),
+            "TAP name '" + std::string{name} + "' is longer than " + std::to_string(IFNAMSIZ - 1) + " characters"};
     fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0) {
         const int err = errno;
@@ -81,9 +81,9 @@ void tap_device::open_tap(std::string_view name, bool vnet) {
             throw std::system_error{err, std::generic_category(),
                                     "TAP '" + std::string{name} + "' is busy (another process has it open)"};
         if (err == EINVAL)
-            throw std::system_error{err, std::generic_category(),
-                                    "cannot attach TAP '" + std::string{name} +
-                                        "': the name is taken by a device that is not a TAP"};
+            throw std::system_error{
+                err, std::generic_category(),
+                "cannot attach TAP '" + std::string{name} + "': the name is taken by a device that is not a TAP"};
         fail(err, "cannot create or attach TAP '" + std::string{name} + "' (TUNSETIFF)");
     }
     name_ = ifr.ifr_name;
@@ -129,7 +129,8 @@ tap_device::tap_device(std::string_view name, bool offload) {
 
 tap_device tap_device::adopt(int fd, std::string name) {
     const int flags = ::fcntl(fd, F_GETFL);
-    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) fail(errno, "cannot make fd " + std::to_string(fd) + " non-blocking");
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        fail(errno, "cannot make fd " + std::to_string(fd) + " non-blocking");
     tap_device d;
     d.fd_ = fd;
     d.name_ = std::move(name);

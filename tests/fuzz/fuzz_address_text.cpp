@@ -11,12 +11,12 @@
 
 using namespace tapstack;
 
-#define FUZZ_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);   \
-            std::abort();                                                                 \
-        }                                                                                 \
+#define FUZZ_CHECK(cond)                                                               \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            std::abort();                                                              \
+        }                                                                              \
     } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -19,12 +19,12 @@
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                                \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
+#define FUZZ_CHECK(cond)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
             std::fprintf(stderr, "check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            std::abort();                                                               \
-        }                                                                               \
+            std::abort();                                                                  \
+        }                                                                                  \
     } while (0)
 
 volatile std::uint64_t sink;

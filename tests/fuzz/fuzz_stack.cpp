@@ -35,12 +35,12 @@ using namespace tapstack;
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                                \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
+#define FUZZ_CHECK(cond)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
             std::fprintf(stderr, "check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-            std::abort();                                                               \
-        }                                                                               \
+            std::abort();                                                                  \
+        }                                                                                  \
     } while (0)
 
 const link::mac_address our_mac{{0x02, 0x00, 0x00, 0x77, 0x00, 0x01}};
@@ -231,10 +231,18 @@ struct world {
         std::array<std::byte, 4096> buf{};
         switch (what) {
         case 0: (void)s.tcp_send(conn, bytes{buf}.first(1000), now); break;
-        case 1: while (got(s.tcp_receive(conn, buf, now))) {} break;
+        case 1:
+            while (got(s.tcp_receive(conn, buf, now))) {}
+            break;
         case 2: (void)s.tcp_shutdown_send(conn, now); break;
-        case 3: s.tcp_close(conn, now); conn = {}; break;
-        case 4: s.tcp_abort(conn, now); conn = {}; break;
+        case 3:
+            s.tcp_close(conn, now);
+            conn = {};
+            break;
+        case 4:
+            s.tcp_abort(conn, now);
+            conn = {};
+            break;
         case 5:
             if (auto a = s.tcp_accept(listener, now)) extra.push_back(*a);
             break;
@@ -251,14 +259,21 @@ struct world {
             for (auto h : extra) (void)s.tcp_send(h, bytes{buf}.first(3000), now);
             break;
         case 11:
-            for (auto h : extra) while (got(s.tcp_receive(h, buf, now))) {}
+            for (auto h : extra)
+                while (got(s.tcp_receive(h, buf, now))) {}
             break;
         case 12:
             for (auto h : extra) s.tcp_close(h, now);
             extra.clear();
             break;
-        case 13: s.tcp_close(listener, now); listener = {}; break;
-        default: (void)s.tcp_info(conn); (void)format_connections(s); break;
+        case 13:
+            s.tcp_close(listener, now);
+            listener = {};
+            break;
+        default:
+            (void)s.tcp_info(conn);
+            (void)format_connections(s);
+            break;
         }
     }
 

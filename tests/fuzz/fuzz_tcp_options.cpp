@@ -10,12 +10,12 @@
 using namespace tapstack;
 using namespace tapstack::wire;
 
-#define FUZZ_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);   \
-            std::abort();                                                                 \
-        }                                                                                 \
+#define FUZZ_CHECK(cond)                                                               \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            std::abort();                                                              \
+        }                                                                              \
     } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     seg.options = *opts;
     seg.flags.ack = true;
     static const ip::address v4a{ip::address_v4{192, 0, 2, 1}}, v4b{ip::address_v4{192, 0, 2, 2}};
-    static const ip::address v6a{ip::address_v6{ip::address_v6::bytes_type{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}};
+    static const ip::address v6a{
+        ip::address_v6{ip::address_v6::bytes_type{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}};
     for (const auto* src : {&v4a, &v6a}) {
         std::vector<std::byte> out(seg.encoded_size());
         encode_tcp(seg, out, *src, v4b);

@@ -23,12 +23,12 @@ using namespace tapstack::wire;
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__);   \
-            std::abort();                                                                 \
-        }                                                                                 \
+#define FUZZ_CHECK(cond)                                                               \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            __builtin_printf("check failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+            std::abort();                                                              \
+        }                                                                              \
     } while (0)
 
 bool same_bytes(bytes a, bytes b) {
@@ -130,8 +130,8 @@ void ipv4_layer(bytes packet) {
     touch(v->options());
     touch(v->payload());
     std::vector<std::byte> out(ipv4_min_header_size);
-    ipv4_header h{v->source(), v->destination(), v->protocol(), v->ttl(), v->identification(), v->dont_fragment(),
-                  v->dscp_ecn()};
+    ipv4_header h{v->source(),         v->destination(),   v->protocol(), v->ttl(),
+                  v->identification(), v->dont_fragment(), v->dscp_ecn()};
     h.encode(out, 0);
     auto back = ipv4_view::parse(out);
     FUZZ_CHECK(back.has_value());

@@ -49,9 +49,7 @@ std::string make_pcap(std::uint32_t linktype, const std::vector<std::string>& re
 std::string error_of(const std::string& path, const tap::replay_options& o = recorded_host_options()) {
     try {
         (void)tap::replay_capture(path, o);
-    } catch (const tap::replay_error& e) {
-        return e.what();
-    }
+    } catch (const tap::replay_error& e) { return e.what(); }
     return "";
 }
 
@@ -75,7 +73,8 @@ TEST(ReplayEngine, AnotherSeedChoosesAnotherIsnButStaysEquivalent) {
     o.seed = 99;
     o.out_path = replay_scratch_path("echo_seed99.pcap");
     EXPECT_TRUE(tapstack::testing::replay_equivalent(tapstack::testing::replay_fixture("tcp_echo_linux.pcap", o)));
-    EXPECT_NE(read_file_bytes(replay_scratch_path("echo_seed1.pcap")), read_file_bytes(replay_scratch_path("echo_seed99.pcap")));
+    EXPECT_NE(read_file_bytes(replay_scratch_path("echo_seed1.pcap")),
+              read_file_bytes(replay_scratch_path("echo_seed99.pcap")));
 }
 
 TEST(ReplayEngine, OutputMatchesGoldenFiles) {
@@ -129,7 +128,8 @@ TEST(ReplayEngineErrors, FrameShorterThanEthernetHeader) {
 TEST(ReplayEngineErrors, CaptureThatNeverMentionsTheHost) {
     auto o = recorded_host_options();
     o.host_ip = ip::address_v4{10, 99, 0, 1};
-    EXPECT_NE(error_of(fixture_path("tcp_echo_linux.pcap"), o).find("never mentions the host 10.99.0.1"), std::string::npos);
+    EXPECT_NE(error_of(fixture_path("tcp_echo_linux.pcap"), o).find("never mentions the host 10.99.0.1"),
+              std::string::npos);
 }
 
 TEST(ReplayEngineErrors, EmptyCapture) {

@@ -49,23 +49,25 @@ std::vector<std::vector<std::byte>> bytes_only(const std::vector<frame_record>& 
 }
 
 /// The first frame at which the two lists differ, for a readable failure.
-::testing::AssertionResult same_frames(const std::vector<frame_record>& recorded, const std::vector<frame_record>& replayed,
-                                       bool with_time) {
+::testing::AssertionResult same_frames(const std::vector<frame_record>& recorded,
+                                       const std::vector<frame_record>& replayed, bool with_time) {
     for (std::size_t i = 0; i < std::min(recorded.size(), replayed.size()); ++i) {
         if (recorded[i].bytes != replayed[i].bytes) {
             std::size_t at = 0;
             while (at < std::min(recorded[i].bytes.size(), replayed[i].bytes.size()) &&
                    recorded[i].bytes[at] == replayed[i].bytes[at])
                 ++at;
-            return ::testing::AssertionFailure() << "host frame " << i << " differs at byte " << at << " (sizes "
-                                                 << recorded[i].bytes.size() << " and " << replayed[i].bytes.size() << ")";
+            return ::testing::AssertionFailure()
+                << "host frame " << i << " differs at byte " << at << " (sizes " << recorded[i].bytes.size() << " and "
+                << replayed[i].bytes.size() << ")";
         }
         if (with_time && recorded[i].t_us != replayed[i].t_us)
             return ::testing::AssertionFailure() << "host frame " << i << " recorded at " << recorded[i].t_us
                                                  << " us, replayed at " << replayed[i].t_us << " us";
     }
     if (recorded.size() != replayed.size())
-        return ::testing::AssertionFailure() << recorded.size() << " host frames recorded, " << replayed.size() << " replayed";
+        return ::testing::AssertionFailure()
+            << recorded.size() << " host frames recorded, " << replayed.size() << " replayed";
     return ::testing::AssertionSuccess();
 }
 
@@ -125,7 +127,8 @@ TEST_P(ReplayTapstackTcp, AnotherSeedIsNotByteIdentical) {
     auto o = deterministic_options(name + ".seed8.pcap");
     o.seed = 8;
     (void)replay_fixture(name + ".pcap", o);
-    EXPECT_FALSE(same_frames(frames_of(fixture_path(name + ".pcap"), host_mac), frames_of(o.out_path, std::nullopt), false));
+    EXPECT_FALSE(
+        same_frames(frames_of(fixture_path(name + ".pcap"), host_mac), frames_of(o.out_path, std::nullopt), false));
 }
 
 /// "tcp_echo_tapstack" -> "TcpEchoTapstack" (GoogleTest names: no underscores).
@@ -144,8 +147,10 @@ std::string camel_name(const ::testing::TestParamInfo<tcp_fixture>& p) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReplayTapstackTcp,
-                         ::testing::Values(tcp_fixture{"tcp_echo_tapstack", 5}, tcp_fixture{"tcp_rst_closed_tapstack", 3},
-                                           tcp_fixture{"tcp_ooo_tapstack", 6}, tcp_fixture{"tcp_zero_window_tapstack", 6}),
+                         ::testing::Values(tcp_fixture{"tcp_echo_tapstack", 5},
+                                           tcp_fixture{"tcp_rst_closed_tapstack", 3},
+                                           tcp_fixture{"tcp_ooo_tapstack", 6},
+                                           tcp_fixture{"tcp_zero_window_tapstack", 6}),
                          camel_name);
 
 TEST(ReplayTapstack, NormalModeOfTheEchoFixtureIsEquivalentNotIdentical) {
@@ -160,8 +165,8 @@ TEST(ReplayTapstack, NormalModeOfTheEchoFixtureIsEquivalentNotIdentical) {
     o.out_path = replay_scratch_path("tcp_echo_tapstack.normal.pcap");
     const auto r = replay_fixture("tcp_echo_tapstack.pcap", o);
     EXPECT_TRUE(replay_equivalent(r));
-    EXPECT_FALSE(same_frames(frames_of(fixture_path("tcp_echo_tapstack.pcap"), host_mac), frames_of(o.out_path, std::nullopt),
-                             false));
+    EXPECT_FALSE(same_frames(frames_of(fixture_path("tcp_echo_tapstack.pcap"), host_mac),
+                             frames_of(o.out_path, std::nullopt), false));
 }
 
 TEST(ReplayTapstack, DeterministicModeRefusesAWallClockCapture) {

@@ -78,8 +78,10 @@ TEST(Soak, ManyConnectionsBothWaysThroughFaultsAndNothingLeaks) {
     const auto t0 = std::chrono::steady_clock::now();
     auto all_done = [&] {
         if (ss.size() < conns) return false;
-        for (auto& e : cs) if (!e->done()) return false;
-        for (auto& e : ss) if (!e->done()) return false;
+        for (auto& e : cs)
+            if (!e->done()) return false;
+        for (auto& e : ss)
+            if (!e->done()) return false;
         return true;
     };
     ASSERT_TRUE(wire.run_until(
@@ -125,24 +127,29 @@ TEST(Soak, ManyConnectionsBothWaysThroughFaultsAndNothingLeaks) {
         for (auto& c : cs) matched |= c->sent_hash.value == s->received_hash.value;
         EXPECT_TRUE(matched);
     }
-    std::printf("soak: %zu connections, %zu MiB each way each, %.1f MiB moved in %.1f s wall; link a: %llu dropped, "
-                "%llu reordered, %llu duplicated, %llu corrupted; retransmitted %llu + %llu\n",
-                conns, bytes_each >> 20, static_cast<double>(moved) / (1 << 20), secs,
-                static_cast<unsigned long long>(inject_a.stats().dropped), static_cast<unsigned long long>(inject_a.stats().reordered),
-                static_cast<unsigned long long>(inject_a.stats().duplicated), static_cast<unsigned long long>(inject_a.stats().corrupted),
-                static_cast<unsigned long long>(client.stats().tcp.retrans_segs),
-                static_cast<unsigned long long>(server.stats().tcp.retrans_segs));
+    std::printf(
+        "soak: %zu connections, %zu MiB each way each, %.1f MiB moved in %.1f s wall; link a: %llu dropped, "
+        "%llu reordered, %llu duplicated, %llu corrupted; retransmitted %llu + %llu\n",
+        conns, bytes_each >> 20, static_cast<double>(moved) / (1 << 20), secs,
+        static_cast<unsigned long long>(inject_a.stats().dropped),
+        static_cast<unsigned long long>(inject_a.stats().reordered),
+        static_cast<unsigned long long>(inject_a.stats().duplicated),
+        static_cast<unsigned long long>(inject_a.stats().corrupted),
+        static_cast<unsigned long long>(client.stats().tcp.retrans_segs),
+        static_cast<unsigned long long>(server.stats().tcp.retrans_segs));
     EXPECT_GT(inject_a.stats().corrupted, 0u);
 
     // Close everything, let FINs, TIME-WAIT and every timer run out: nothing may be left.
     for (auto& c : cs) client.tcp_close(c->sock, wire.now());
     for (auto& s : ss) server.tcp_close(s->sock, wire.now());
     server.tcp_close(listener, wire.now());
-    wire.run_until([&] {
-        inject_a.flush(wire.now());
-        inject_b.flush(wire.now());
-        return false;
-    }, wire.now() + 600s);
+    wire.run_until(
+        [&] {
+            inject_a.flush(wire.now());
+            inject_b.flush(wire.now());
+            return false;
+        },
+        wire.now() + 600s);
     EXPECT_EQ(tcp_entries(client), 0u) << format_connections(client);
     EXPECT_EQ(tcp_entries(server), 0u) << format_connections(server);
     EXPECT_EQ(client.stats().tcp.buffer_bytes_in_use, 0u);

@@ -42,7 +42,8 @@ struct stream_hash {
 
 /// One end of a bulk transfer: sends `total` pattern bytes, receives and checks the peer's.
 struct bulk_endpoint final : socket_waiter {
-    bulk_endpoint(tapstack::stack& s, link::memory_link& w, std::uint64_t send_seed, std::uint64_t expect_seed, std::size_t total)
+    bulk_endpoint(tapstack::stack& s, link::memory_link& w, std::uint64_t send_seed, std::uint64_t expect_seed,
+                  std::size_t total)
         : st{s}, wire{w}, out_pattern{send_seed}, in_pattern{expect_seed}, total_bytes{total} {}
 
     tapstack::stack& st;

@@ -26,7 +26,8 @@ void harness::advance(duration d) {
 
 frame harness::arp_request(ip::address_v4 target) const {
     frame f(60);
-    wire::ethernet_header{link::mac_address::broadcast(), peer.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}.encode(f);
+    wire::ethernet_header{link::mac_address::broadcast(), peer.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}
+        .encode(f);
     wire::arp_packet{wire::arp_operation::request, peer.mac, peer.ip, link::mac_address{}, target}.encode(
         mutable_bytes{f}.subspan(14));
     return f;
@@ -36,7 +37,8 @@ frame harness::arp_reply() const {
     frame f(60);
     const auto& cfg = stack.config();
     wire::ethernet_header{cfg.mac, peer.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}.encode(f);
-    wire::arp_packet{wire::arp_operation::reply, peer.mac, peer.ip, cfg.mac, cfg.ipv4.addr}.encode(mutable_bytes{f}.subspan(14));
+    wire::arp_packet{wire::arp_operation::reply, peer.mac, peer.ip, cfg.mac, cfg.ipv4.addr}.encode(
+        mutable_bytes{f}.subspan(14));
     return f;
 }
 
@@ -139,8 +141,7 @@ captured parse_frame(const frame& f) {
         if (seg) c.tcp = *seg;
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return c;
 }

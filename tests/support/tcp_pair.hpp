@@ -45,8 +45,8 @@ private:
 struct fault_model {
     double drop = 0;
     double duplicate = 0;
-    double reorder = 0;   // held back by reorder_delay, so later segments overtake it
-    double corrupt = 0;   // a corrupted segment fails the receiver's checksum: it never arrives
+    double reorder = 0;  // held back by reorder_delay, so later segments overtake it
+    double corrupt = 0;  // a corrupted segment fails the receiver's checksum: it never arrives
     duration reorder_delay = std::chrono::milliseconds{15};
     std::uint64_t seed = 1;
 };
@@ -63,12 +63,12 @@ public:
     tcp::connection conn;
     ip::four_tuple tuple;
 
-    std::vector<owned_segment> sent;     // every segment it emitted, in order
-    std::vector<std::uint8_t> events;    // observer event masks, in order
-    std::vector<std::byte> received;     // what the application read
-    std::vector<std::byte> to_send;      // what the application still has to write
+    std::vector<owned_segment> sent;  // every segment it emitted, in order
+    std::vector<std::uint8_t> events;  // observer event masks, in order
+    std::vector<std::byte> received;  // what the application read
+    std::vector<std::byte> to_send;  // what the application still has to write
     bool auto_read = true;
-    bool close_when_sent = false;        // shutdown_send once to_send has all been accepted
+    bool close_when_sent = false;  // shutdown_send once to_send has all been accepted
     std::size_t total_sent_by_app = 0;
 
     void queue_send(bytes data) { to_send.insert(to_send.end(), data.begin(), data.end()); }

@@ -11,8 +11,8 @@
 #include <tapstack/tap/memory_runtime.hpp>
 
 int main() {
-    using tapstack::ip::tcp;
     using boost::system::error_code;
+    using tapstack::ip::tcp;
     boost::asio::io_context io;
     tapstack::tap::memory_runtime rt{io.get_executor()};
 

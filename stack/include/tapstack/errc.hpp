@@ -9,11 +9,11 @@ namespace tapstack {
 /// values Asio's own sockets report, in one function.
 enum class errc : std::uint8_t {
     success = 0,
-    would_block,            // nothing to read / no space / no pending connection yet
+    would_block,  // nothing to read / no space / no pending connection yet
     address_in_use,
     address_not_available,  // no such local address, or the ephemeral range is exhausted
-    access_denied,          // a port below 1024 on an unprivileged stack
-    invalid_argument,       // wrong state for the call, bad endpoint, port 0 as a destination
+    access_denied,  // a port below 1024 on an unprivileged stack
+    invalid_argument,  // wrong state for the call, bad endpoint, port 0 as a destination
     not_connected,
     already_connected,
     already_open,
@@ -21,11 +21,11 @@ enum class errc : std::uint8_t {
     connection_reset,
     connection_aborted,
     timed_out,
-    host_unreachable,       // ARP gave up
-    no_buffer_space,        // a resource bound was hit
-    message_size,           // datagram larger than the link allows
-    bad_descriptor,         // stale or closed handle
-    shut_down,              // send after shutdown
+    host_unreachable,  // ARP gave up
+    no_buffer_space,  // a resource bound was hit
+    message_size,  // datagram larger than the link allows
+    bad_descriptor,  // stale or closed handle
+    shut_down,  // send after shutdown
 };
 
 std::string_view to_string(errc e) noexcept;

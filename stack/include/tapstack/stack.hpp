@@ -56,8 +56,8 @@ struct stack_config {
     duration arp_retry_interval = std::chrono::seconds{1};
     std::uint8_t arp_max_retries = 3;
     std::uint16_t arp_max_entries = 256;
-    std::uint16_t arp_max_pending = 64;           // packets waiting for resolution, all addresses
-    std::uint8_t arp_max_pending_per_address = 8; // RFC 1122 2.3.2.2: SHOULD save at least one
+    std::uint16_t arp_max_pending = 64;  // packets waiting for resolution, all addresses
+    std::uint8_t arp_max_pending_per_address = 8;  // RFC 1122 2.3.2.2: SHOULD save at least one
 
     // ICMP errors: at most this many per second (RFC 1812 4.3.2.8 style token bucket)
     std::uint32_t icmp_error_rate = 1000;
@@ -84,19 +84,19 @@ struct stack_config {
     bool ipv6_link_local = false;
     std::uint8_t ipv6_hop_limit = 64;
     std::uint8_t ipv6_max_extension_headers = 8;  // a longer chain is dropped
-    std::uint8_t dad_transmits = 1;               // RFC 4862 §5.1 DupAddrDetectTransmits; 0 skips DAD
-    duration nd_retrans_timer = std::chrono::seconds{1};    // RFC 4861 §10 RETRANS_TIMER
+    std::uint8_t dad_transmits = 1;  // RFC 4862 §5.1 DupAddrDetectTransmits; 0 skips DAD
+    duration nd_retrans_timer = std::chrono::seconds{1};  // RFC 4861 §10 RETRANS_TIMER
     duration nd_reachable_time = std::chrono::seconds{30};  // REACHABLE_TIME
     duration nd_delay_first_probe = std::chrono::seconds{5};  // DELAY_FIRST_PROBE_TIME
     std::uint8_t nd_max_multicast_solicit = 3;
     std::uint8_t nd_max_unicast_solicit = 3;
     std::uint16_t nd_max_entries = 256;
-    std::uint16_t nd_max_pending = 64;            // packets waiting for resolution, all neighbors
+    std::uint16_t nd_max_pending = 64;  // packets waiting for resolution, all neighbors
     std::uint8_t nd_max_pending_per_address = 8;
-    bool ipv6_send_router_solicitation = true;    // once DAD is done (RFC 4861 §6.3.7)
+    bool ipv6_send_router_solicitation = true;  // once DAD is done (RFC 4861 §6.3.7)
     // Fragment reassembly (RFC 8200 §4.5): buffers of 64 KiB allocated at start-up.
     std::uint16_t ipv6_reassembly_slots = 4;
-    std::uint16_t ipv6_max_fragments = 64;        // per datagram
+    std::uint16_t ipv6_max_fragments = 64;  // per datagram
     duration ipv6_reassembly_timeout = std::chrono::seconds{60};
 
     /// Checks ranges and consistency; the message names the bad field.
@@ -113,8 +113,8 @@ struct socket_handle {
 
 /// Readiness events for a socket, delivered to its waiter.
 namespace socket_event {
-constexpr std::uint8_t readable = 1;    // data, eof, error, or (listener) a connection to accept
-constexpr std::uint8_t writable = 2;    // send space, or connect finished (check error)
+constexpr std::uint8_t readable = 1;  // data, eof, error, or (listener) a connection to accept
+constexpr std::uint8_t writable = 2;  // send space, or connect finished (check error)
 constexpr std::uint8_t connected = 4;
 constexpr std::uint8_t closed = 8;
 }  // namespace socket_event
@@ -123,13 +123,14 @@ constexpr std::uint8_t closed = 8;
 class socket_waiter {
 public:
     virtual void on_socket_event(socket_handle h, std::uint8_t events) = 0;
+
 protected:
     ~socket_waiter() = default;
 };
 
 struct datagram_info {
-    std::size_t size = 0;          // bytes copied out
-    std::size_t original_size = 0; // datagram length; > size means it was truncated
+    std::size_t size = 0;  // bytes copied out
+    std::size_t original_size = 0;  // datagram length; > size means it was truncated
     ip::endpoint from;
 };
 

@@ -71,8 +71,10 @@ void stack::impl::on_arp(bytes packet, instant t) {
     }
     const bool request = arp->operation() == static_cast<std::uint16_t>(wire::arp_operation::request);
     const bool reply = arp->operation() == static_cast<std::uint16_t>(wire::arp_operation::reply);
-    if (request) ++stats.arp.in_requests;
-    else if (reply) ++stats.arp.in_replies;
+    if (request)
+        ++stats.arp.in_requests;
+    else if (reply)
+        ++stats.arp.in_replies;
     else {
         ++stats.arp.in_errors;
         return;
@@ -95,7 +97,8 @@ void stack::impl::on_arp(bytes packet, instant t) {
 
 void stack::impl::arp_send_request(ip::address_v4 target, instant t) {
     std::array<std::byte, 60> frame{};
-    wire::ethernet_header{link::mac_address::broadcast(), cfg.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}.encode(frame);
+    wire::ethernet_header{link::mac_address::broadcast(), cfg.mac, static_cast<std::uint16_t>(wire::ether_type::arp)}
+        .encode(frame);
     wire::arp_packet{wire::arp_operation::request, cfg.mac, cfg.ipv4.addr, link::mac_address{}, target}.encode(
         mutable_bytes{frame}.subspan(wire::ethernet_header_size));
     ++stats.arp.out_requests;

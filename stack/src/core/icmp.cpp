@@ -80,13 +80,12 @@ void deliver_to_tcp(stack::impl& s, const wire::icmp_view& icmp, instant t) {
         const std::uint16_t floored = std::max(mtu, min_path_mtu);
         outcome = it->conn->on_path_mtu(q.seq, static_cast<std::uint16_t>(floored - ipv4_tcp_headers), t);
     } else {
-        const bool hard = type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) &&
-                          unreachable_is_hard(code);
-        const tcp::error reported =
-            type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) &&
-                    code == static_cast<std::uint8_t>(wire::icmp_unreachable_code::port)
-                ? tcp::error::connection_refused
-                : tcp::error::host_unreachable;
+        const bool hard =
+            type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) && unreachable_is_hard(code);
+        const tcp::error reported = type == static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable) &&
+                code == static_cast<std::uint8_t>(wire::icmp_unreachable_code::port)
+            ? tcp::error::connection_refused
+            : tcp::error::host_unreachable;
         outcome = it->conn->on_icmp_error(q.seq, reported, hard, t);
     }
     count_icmp_outcome(stats.icmp, outcome);
@@ -124,17 +123,19 @@ void stack::impl::on_icmp(const wire::ipv4_view& ip, instant t) {
     case static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable):
     case icmp_time_exceeded:
     case icmp_parameter_problem:
-        if (icmp->type() == icmp_time_exceeded) ++stats.icmp.in_time_excds;
-        else if (icmp->type() == icmp_parameter_problem) ++stats.icmp.in_parm_probs;
-        else ++stats.icmp.in_dest_unreachs;
+        if (icmp->type() == icmp_time_exceeded)
+            ++stats.icmp.in_time_excds;
+        else if (icmp->type() == icmp_parameter_problem)
+            ++stats.icmp.in_parm_probs;
+        else
+            ++stats.icmp.in_dest_unreachs;
         // RFC 1122 3.2.2: an error sent to a broadcast or multicast address is no report about
         // a datagram of ours (Linux's icmp_rcv drops them too).
         if (ip.destination() != cfg.ipv4.addr) return;
         // RFC 9293 §3.9.2.2 MUST-54: hand it to the transport it quotes.
         deliver_to_tcp(*this, *icmp, t);
         return;
-    default:
-        return;  // source quench (RFC 9293 MUST-55, RFC 6633), redirects, ...: dropped
+    default: return;  // source quench (RFC 9293 MUST-55, RFC 6633), redirects, ...: dropped
     }
 }
 
@@ -171,13 +172,14 @@ void stack::impl::send_unreachable(const wire::ipv4_view& offending, wire::icmp_
     const std::size_t quote_size =
         std::min(offending.packet().size(), max_datagram - wire::ipv4_min_header_size - wire::icmp_header_size);
     const auto quote = offending.packet().first(quote_size);
-    const bool sent = send_ipv4(offending.source(), static_cast<std::uint8_t>(wire::ip_protocol::icmp),
-                                wire::icmp_header_size + quote.size(), t, [&](mutable_bytes payload_out) {
-                                    copy_bytes(payload_out, wire::icmp_header_size, quote);
-                                    wire::icmp_header{static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable),
-                                                      static_cast<std::uint8_t>(code), 0}
-                                        .encode(payload_out, quote.size());
-                                });
+    const bool sent =
+        send_ipv4(offending.source(), static_cast<std::uint8_t>(wire::ip_protocol::icmp),
+                  wire::icmp_header_size + quote.size(), t, [&](mutable_bytes payload_out) {
+                      copy_bytes(payload_out, wire::icmp_header_size, quote);
+                      wire::icmp_header{static_cast<std::uint8_t>(wire::icmp_type::destination_unreachable),
+                                        static_cast<std::uint8_t>(code), 0}
+                          .encode(payload_out, quote.size());
+                  });
     if (sent) {
         ++stats.icmp.out_msgs;
         ++stats.icmp.out_dest_unreachs;

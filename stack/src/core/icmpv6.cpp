@@ -78,13 +78,12 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         if (dst.is_multicast()) from = ipv6_source_for(s, ip.source());
         if (!from || ip.source().is_unspecified()) return;
         const auto body = m->body();
-        const bool sent = send_ipv6(s, *from, ip.source(), icmpv6_protocol, wire::icmpv6_header_size + body.size(), t,
-                                    [&](mutable_bytes out) {
-                                        copy_bytes(out, wire::icmpv6_header_size, body);
-                                        wire::icmpv6_header{static_cast<std::uint8_t>(wire::icmpv6_type::echo_reply), 0,
-                                                            m->rest_of_header()}
-                                            .encode(out, body.size(), *from, ip.source());
-                                    });
+        const bool sent = send_ipv6(
+            s, *from, ip.source(), icmpv6_protocol, wire::icmpv6_header_size + body.size(), t, [&](mutable_bytes out) {
+                copy_bytes(out, wire::icmpv6_header_size, body);
+                wire::icmpv6_header{static_cast<std::uint8_t>(wire::icmpv6_type::echo_reply), 0, m->rest_of_header()}
+                    .encode(out, body.size(), *from, ip.source());
+            });
         if (sent) {
             ++s.stats.icmp6.out_msgs;
             ++s.stats.icmp6.out_echo_reps;
@@ -95,15 +94,16 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
     case static_cast<std::uint8_t>(wire::icmpv6_type::neighbor_advertisement):
     case static_cast<std::uint8_t>(wire::icmpv6_type::router_advertisement):
     case static_cast<std::uint8_t>(wire::icmpv6_type::router_solicitation):
-    case static_cast<std::uint8_t>(wire::icmpv6_type::redirect):
-        on_ndp(s, ip, *m, t);
-        return;
+    case static_cast<std::uint8_t>(wire::icmpv6_type::redirect): on_ndp(s, ip, *m, t); return;
     case static_cast<std::uint8_t>(wire::icmpv6_type::destination_unreachable):
     case static_cast<std::uint8_t>(wire::icmpv6_type::time_exceeded):
     case static_cast<std::uint8_t>(wire::icmpv6_type::parameter_problem):
-        if (m->type() == static_cast<std::uint8_t>(wire::icmpv6_type::time_exceeded)) ++s.stats.icmp6.in_time_excds;
-        else if (m->type() == static_cast<std::uint8_t>(wire::icmpv6_type::parameter_problem)) ++s.stats.icmp6.in_parm_problems;
-        else ++s.stats.icmp6.in_dest_unreachs;
+        if (m->type() == static_cast<std::uint8_t>(wire::icmpv6_type::time_exceeded))
+            ++s.stats.icmp6.in_time_excds;
+        else if (m->type() == static_cast<std::uint8_t>(wire::icmpv6_type::parameter_problem))
+            ++s.stats.icmp6.in_parm_problems;
+        else
+            ++s.stats.icmp6.in_dest_unreachs;
         if (ip.destination().is_multicast()) return;  // no report about a packet of ours
         deliver_to_tcp(s, *m, t);
         return;
@@ -134,8 +134,7 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         if (mss < s.v6.tcp.mss) s.v6.tcp.mss = mss;
         return;
     }
-    default:
-        return;  // RFC 4443 §2.4(b): unknown informational messages are silently discarded
+    default: return;  // RFC 4443 §2.4(b): unknown informational messages are silently discarded
     }
 }
 
@@ -164,12 +163,11 @@ void send_icmpv6_error(stack::impl& s, bytes offending, wire::icmpv6_type type, 
     const std::size_t quote_size =
         std::min(offending.size(), wire::ipv6_minimum_mtu - wire::ipv6_header_size - wire::icmpv6_header_size);
     const auto quote = offending.first(quote_size);
-    const bool sent = send_ipv6(s, *from, src, icmpv6_protocol, wire::icmpv6_header_size + quote.size(), t,
-                                [&](mutable_bytes out) {
-                                    copy_bytes(out, wire::icmpv6_header_size, quote);
-                                    wire::icmpv6_header{static_cast<std::uint8_t>(type), code, rest}.encode(
-                                        out, quote.size(), *from, src);
-                                });
+    const bool sent =
+        send_ipv6(s, *from, src, icmpv6_protocol, wire::icmpv6_header_size + quote.size(), t, [&](mutable_bytes out) {
+            copy_bytes(out, wire::icmpv6_header_size, quote);
+            wire::icmpv6_header{static_cast<std::uint8_t>(type), code, rest}.encode(out, quote.size(), *from, src);
+        });
     if (!sent) return;
     ++s.stats.icmp6.out_msgs;
     switch (type) {

@@ -7,7 +7,7 @@ mutable_bytes stack::impl::begin_ipv4(ip::address_v4 dst, std::uint8_t protocol,
     (void)dst;
     // A TSO super-segment (tx_gso_size, set by send_segment) may exceed the MTU: the link cuts it.
     const bool super = tx_gso_size != 0 && protocol == static_cast<std::uint8_t>(wire::ip_protocol::tcp) &&
-                       payload_size <= gso_ip_payload_limit();
+        payload_size <= gso_ip_payload_limit();
     if (payload_size + wire::ipv4_min_header_size > cfg.mtu && !super) {
         ++stats.ip.out_too_big;
         return {};
@@ -57,7 +57,10 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
     if (!e) {
         arp_entry* slot = nullptr;
         for (auto& c : arp_entries)
-            if (!c.in_use) { slot = &c; break; }
+            if (!c.in_use) {
+                slot = &c;
+                break;
+            }
         if (!slot)
             for (auto& c : arp_entries)
                 if (c.resolved && c.pending_count == 0 && (!slot || c.expires_at < slot->expires_at)) slot = &c;
@@ -77,7 +80,10 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
     pending_frame* p = nullptr;
     if (e->pending_count < cfg.arp_max_pending_per_address && frame_size <= pending.front().bytes.size())
         for (auto& c : pending)
-            if (!c.in_use) { p = &c; break; }
+            if (!c.in_use) {
+                p = &c;
+                break;
+            }
     if (!p) {
         ++stats.arp.pending_drops;
     } else {
@@ -106,7 +112,8 @@ std::size_t tcp_header_offset(bytes frame) noexcept {
     if (type == static_cast<std::uint16_t>(wire::ether_type::ipv4) && frame.size() >= l3 + wire::ipv4_min_header_size &&
         load_u8(frame, l3 + 9) == static_cast<std::uint8_t>(wire::ip_protocol::tcp))
         l4 = l3 + std::size_t{load_u8(frame, l3) & 0x0fu} * 4;
-    else if (type == static_cast<std::uint16_t>(wire::ether_type::ipv6) && frame.size() >= l3 + wire::ipv6_header_size &&
+    else if (type == static_cast<std::uint16_t>(wire::ether_type::ipv6) &&
+             frame.size() >= l3 + wire::ipv6_header_size &&
              load_u8(frame, l3 + 6) == static_cast<std::uint8_t>(wire::ip_protocol::tcp))
         l4 = l3 + wire::ipv6_header_size;
     return l4 != 0 && frame.size() >= l4 + wire::tcp_min_header_size ? l4 : 0;
@@ -129,8 +136,11 @@ void stack::impl::emit(bytes frame, instant t) {
                 const bool v4 = load_be16(frame, 12) == static_cast<std::uint16_t>(wire::ether_type::ipv4);
                 off.gso = v4 ? link::gso_kind::tcpv4 : link::gso_kind::tcpv6;
                 off.gso_size = tx_gso_size;
-                off.hdr_len = static_cast<std::uint16_t>(l4 + static_cast<std::size_t>(load_u8(frame, l4 + 12) >> 4) * 4);
-                if (v4) next_ip_id = static_cast<std::uint16_t>(next_ip_id + (frame.size() - off.hdr_len - 1) / off.gso_size);
+                off.hdr_len =
+                    static_cast<std::uint16_t>(l4 + static_cast<std::size_t>(load_u8(frame, l4 + 12) >> 4) * 4);
+                if (v4)
+                    next_ip_id =
+                        static_cast<std::uint16_t>(next_ip_id + (frame.size() - off.hdr_len - 1) / off.gso_size);
                 ++stats.link.out_gso_frames;
             }
             out->send_offloaded(frame, t, off);

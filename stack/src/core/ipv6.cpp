@@ -98,23 +98,19 @@ void ipv6_deliver(stack::impl& s, const wire::ipv6_view& ip, instant t, bool rea
     const auto walk = wire::walk_extension_headers(ip, s.cfg.ipv6_max_extension_headers);
     const auto dst = ip.destination();
     switch (walk.result) {
-    case outcome::truncated:
-        ++s.stats.ip6.in_hdr_errors;
-        return;
+    case outcome::truncated: ++s.stats.ip6.in_hdr_errors; return;
     case outcome::discard:
-    case outcome::no_next_header:
-        ++s.stats.ip6.in_discards;
-        return;
+    case outcome::no_next_header: ++s.stats.ip6.in_discards; return;
     case outcome::problem:
     case outcome::problem_unless_multicast:
         ++s.stats.ip6.in_hdr_errors;
         // RFC 8200 §4.2: action 10 answers even a multicast destination, 11 only unicast.
         if (walk.result == outcome::problem || !dst.is_multicast())
-            send_icmpv6_error(s, ip.packet(), wire::icmpv6_type::parameter_problem, static_cast<std::uint8_t>(walk.code),
-                              walk.pointer, t, walk.code == wire::ipv6_problem::unrecognized_option);
+            send_icmpv6_error(s, ip.packet(), wire::icmpv6_type::parameter_problem,
+                              static_cast<std::uint8_t>(walk.code), walk.pointer, t,
+                              walk.code == wire::ipv6_problem::unrecognized_option);
         return;
-    case outcome::upper_layer:
-        break;
+    case outcome::upper_layer: break;
     }
     if (walk.fragment) {
         const auto& f = *walk.fragment;

@@ -9,7 +9,7 @@ mutable_bytes begin_ipv6(stack::impl& s, const ip::address_v6& src, const ip::ad
                          std::size_t payload_size, std::uint8_t hop_limit) {
     // A TSO super-segment (tx_gso_size, set by send_segment_v6) may exceed the MTU: the link cuts it.
     const bool super = s.tx_gso_size != 0 && next_header == static_cast<std::uint8_t>(wire::ip_protocol::tcp) &&
-                       payload_size + wire::ipv6_header_size <= s.gso_ip_payload_limit() + wire::ipv4_min_header_size;
+        payload_size + wire::ipv6_header_size <= s.gso_ip_payload_limit() + wire::ipv4_min_header_size;
     if (payload_size + wire::ipv6_header_size > s.cfg.mtu && !super) {
         ++s.stats.ip6.out_too_big;  // we never fragment what we send
         return {};
@@ -46,9 +46,9 @@ bool finish_ipv6(stack::impl& s, const ip::address_v6& dst, std::size_t payload_
         return true;
     }
     ip::address_v6 next_hop = dst;
-    const bool on_link = dst.is_link_local() || (s.v6.global && s.v6.global->prefix_length > 0 &&
-                                                 ip::interface_address_v6{s.v6.global->addr, s.v6.global->prefix_length}
-                                                     .contains(dst));
+    const bool on_link = dst.is_link_local() ||
+        (s.v6.global && s.v6.global->prefix_length > 0 &&
+         ip::interface_address_v6{s.v6.global->addr, s.v6.global->prefix_length}.contains(dst));
     if (!on_link) {
         // RFC 4943: without a default router nothing is assumed on-link.
         if (!s.v6.default_router) {

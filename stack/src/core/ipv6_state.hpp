@@ -48,15 +48,15 @@ struct reassembly_slot {
     ip::address_v6 source, destination;
     std::uint32_t identification = 0;
     instant expires_at{};
-    std::uint8_t next_header = 0;   // from the first fragment's fragment header
+    std::uint8_t next_header = 0;  // from the first fragment's fragment header
     bool have_first = false;
-    std::uint32_t total = 0;        // fragmentable length, known once the last fragment arrived
+    std::uint32_t total = 0;  // fragmentable length, known once the last fragment arrived
     std::uint32_t received = 0;
     std::uint16_t fragment_count = 0;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;  // [begin, end), capacity fixed
     std::vector<std::byte> buffer;  // 40-byte header + 65535, allocated at start-up
-    bool discarded = false;         // RFC 5722: overlap seen; later fragments are dropped too
-    std::vector<std::byte> first;   // the first fragment as received, quoted on time-out
+    bool discarded = false;  // RFC 5722: overlap seen; later fragments are dropped too
+    std::vector<std::byte> first;  // the first fragment as received, quoted on time-out
     std::size_t first_length = 0;
 };
 
@@ -106,8 +106,8 @@ void ipv6_deliver(stack::impl& s, const wire::ipv6_view& ip, instant t, bool rea
 // --- ipv6_output.cpp ---
 /// Writes Ethernet + IPv6 headers into the stack's tx buffer and returns the payload span;
 /// empty when the payload does not fit the MTU.
-mutable_bytes begin_ipv6(stack::impl& s, const ip::address_v6& src, const ip::address_v6& dst,
-                         std::uint8_t next_header, std::size_t payload_size, std::uint8_t hop_limit = 0);
+mutable_bytes begin_ipv6(stack::impl& s, const ip::address_v6& src, const ip::address_v6& dst, std::uint8_t next_header,
+                         std::size_t payload_size, std::uint8_t hop_limit = 0);
 /// Resolves the next hop (on-link, or the default router) and sends or parks the frame.
 bool finish_ipv6(stack::impl& s, const ip::address_v6& dst, std::size_t payload_size, instant t);
 template <class Writer>
@@ -135,8 +135,8 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
 /// An ICMPv6 error about `offending` (RFC 4443 §2.4: never about an error, and about a
 /// multicast destination only for packet too big and unrecognized options).
 /// `offending` is the packet from its IPv6 header on (at least 40 bytes; quoted up to 1232).
-void send_icmpv6_error(stack::impl& s, bytes offending, wire::icmpv6_type type, std::uint8_t code,
-                       std::uint32_t rest, instant t, bool allow_multicast = false);
+void send_icmpv6_error(stack::impl& s, bytes offending, wire::icmpv6_type type, std::uint8_t code, std::uint32_t rest,
+                       instant t, bool allow_multicast = false);
 
 // --- reassembly6.cpp ---
 /// Adds one fragment; delivers the datagram when complete.

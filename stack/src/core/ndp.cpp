@@ -230,8 +230,7 @@ void on_ndp(stack::impl& s, const wire::ipv6_view& ip, const wire::icmpv6_view& 
     case static_cast<std::uint8_t>(wire::icmpv6_type::router_advertisement):
         on_router_advertisement(s, ip, m, t);
         return;
-    default:
-        return;  // router solicitations (we are no router), redirects: ignored
+    default: return;  // router solicitations (we are no router), redirects: ignored
     }
 }
 
@@ -296,7 +295,8 @@ void send_router_solicitation(stack::impl& s, instant t) {
     rs.source_link_layer = s.cfg.mac;
     const auto from = s.v6.link_local.addr;
     const auto to = wire::all_routers_multicast();
-    wire::ethernet_header{wire::multicast_mac(to), s.cfg.mac, static_cast<std::uint16_t>(wire::ether_type::ipv6)}.encode(frame);
+    wire::ethernet_header{wire::multicast_mac(to), s.cfg.mac, static_cast<std::uint16_t>(wire::ether_type::ipv6)}
+        .encode(frame);
     wire::ipv6_header h;
     h.source = from;
     h.destination = to;
@@ -359,9 +359,7 @@ void nd_poll(stack::impl& s, instant t) {
             e.timer_at = t + s.v6.retrans_timer;
             nd_send_solicitation(s, e.address, &e.address, t);
             break;
-        case nd_state::stale:
-            e.timer_at.reset();
-            break;
+        case nd_state::stale: e.timer_at.reset(); break;
         }
     }
 }
@@ -369,9 +367,9 @@ void nd_poll(stack::impl& s, instant t) {
 void nd_negative_advice(stack::impl& s, const ip::address_v6& dst, instant t) {
     // The next hop, as finish_ipv6 picks it.
     ip::address_v6 next_hop = dst;
-    const bool on_link = dst.is_link_local() || (s.v6.global && s.v6.global->prefix_length > 0 &&
-                                                 ip::interface_address_v6{s.v6.global->addr, s.v6.global->prefix_length}
-                                                     .contains(dst));
+    const bool on_link = dst.is_link_local() ||
+        (s.v6.global && s.v6.global->prefix_length > 0 &&
+         ip::interface_address_v6{s.v6.global->addr, s.v6.global->prefix_length}.contains(dst));
     if (!on_link) {
         if (!s.v6.default_router) return;
         next_hop = *s.v6.default_router;
@@ -395,7 +393,8 @@ std::optional<instant> nd_deadline(const stack::impl& s) {
     };
     for (const our_address6* a : {&s.v6.link_local, s.v6.global ? &*s.v6.global : nullptr})
         if (a && a->state == stack::address_state::tentative) merge(a->dad_next);
-    if (!s.v6.rs_sent && s.cfg.ipv6_send_router_solicitation && s.v6.link_local.state == stack::address_state::preferred)
+    if (!s.v6.rs_sent && s.cfg.ipv6_send_router_solicitation &&
+        s.v6.link_local.state == stack::address_state::preferred)
         merge(s.now);
     for (const auto& e : s.v6.neighbors)
         if (e.in_use && e.timer_at) merge(*e.timer_at);

@@ -12,7 +12,7 @@ stack::impl::impl(const stack_config& c, link::frame_sink& o)
       tx(std::size_t{c.mtu} + wire::ethernet_header_size +
          // TSO: room for a super-segment (the widest IP header and TCP options) when enabled.
          (c.tcp.gso_max_bytes > 0 ? std::size_t{std::min(c.tcp.gso_max_bytes, link::max_gso_payload)} +
-                                        wire::ipv6_header_size + wire::tcp_min_header_size + wire::tcp_max_options_size
+                  wire::ipv6_header_size + wire::tcp_min_header_size + wire::tcp_max_options_size
                                   : 0)),
       arp_entries(c.arp_max_entries),
       pending(c.arp_max_pending),
@@ -68,17 +68,10 @@ void stack::impl::receive(bytes frame, instant t) {
         return;
     }
     switch (eth->type()) {
-    case static_cast<std::uint16_t>(wire::ether_type::arp):
-        on_arp(eth->payload(), t);
-        return;
-    case static_cast<std::uint16_t>(wire::ether_type::ipv4):
-        break;
-    case static_cast<std::uint16_t>(wire::ether_type::ipv6):
-        on_ipv6(*this, eth->payload(), t);
-        return;
-    default:
-        ++stats.link.in_unknown_ethertype;
-        return;
+    case static_cast<std::uint16_t>(wire::ether_type::arp): on_arp(eth->payload(), t); return;
+    case static_cast<std::uint16_t>(wire::ether_type::ipv4): break;
+    case static_cast<std::uint16_t>(wire::ether_type::ipv6): on_ipv6(*this, eth->payload(), t); return;
+    default: ++stats.link.in_unknown_ethertype; return;
     }
 
     ++stats.ip.in_receives;

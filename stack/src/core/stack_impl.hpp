@@ -27,8 +27,8 @@ struct arp_entry {
     link::mac_address mac;
     bool resolved = false;
     bool in_use = false;
-    instant expires_at{};      // resolved: when to stop trusting it
-    instant next_retry_at{};   // unresolved: when to ask again
+    instant expires_at{};  // resolved: when to stop trusting it
+    instant next_retry_at{};  // unresolved: when to ask again
     std::uint8_t retries = 0;
     std::uint8_t pending_count = 0;
 };
@@ -90,28 +90,28 @@ struct tcp_socket {
     ip::endpoint local;
     bool reuse_address = false;
     bool no_delay = false;
-    bool user_owned = true;       // the application holds a handle to it
-    errc error = errc::success;   // what ended it, reported to the application
+    bool user_owned = true;  // the application holds a handle to it
+    errc error = errc::success;  // what ended it, reported to the application
     std::uint32_t slot = 0;
 
-    port_binding binding;         // in the port table while bound
+    port_binding binding;  // in the port table while bound
 
     // connection
     // In the socket, not behind a pointer of its own: the demux goes socket -> connection state
     // with one miss fewer per segment when the connection is cold (memory_bench demux).
     std::optional<tcp::connection> conn;
     tcp_socket* parent = nullptr;  // listener, until accepted
-    unordered_hook tuple_hook;     // in the 4-tuple table while it has a connection
-    ip::four_tuple tuple{};        // conn->tuple(), kept beside the hook: a lookup compares it
-                                   // without two more pointer hops (and cache misses) into conn
-    set_hook timer_hook;           // in the timer set while deadline is set
+    unordered_hook tuple_hook;  // in the 4-tuple table while it has a connection
+    ip::four_tuple tuple{};  // conn->tuple(), kept beside the hook: a lookup compares it
+        // without two more pointer hops (and cache misses) into conn
+    set_hook timer_hook;  // in the timer set while deadline is set
     instant deadline{};
     bool reap_queued = false;
 
     // listener
     std::uint32_t backlog = 0;
     std::uint32_t half_open = 0;
-    list_hook accept_hook;         // in the parent's accept queue when established, not accepted
+    list_hook accept_hook;  // in the parent's accept queue when established, not accepted
     bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::accept_hook>> accept_queue;
 };
 
@@ -156,7 +156,7 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::uint16_t next_ip_id = 0;
     // Offload (link/offload.hpp), set for the duration of one receive() / one send_segment().
     bool rx_l4_checksum_trusted = false;  // the frame's TCP checksum is partial or already checked
-    std::uint16_t tx_gso_size = 0;        // the frame being built is a TSO super-segment of this MSS
+    std::uint16_t tx_gso_size = 0;  // the frame being built is a TSO super-segment of this MSS
 
     // ARP
     std::vector<arp_entry> arp_entries;
@@ -183,7 +183,7 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     tuple_table connections;
     timer_set timers;
     std::vector<tcp_socket*> reap_queue;
-    std::vector<tcp_socket*> listeners;   // few: a scan beats a table
+    std::vector<tcp_socket*> listeners;  // few: a scan beats a table
     std::vector<tcp_socket*> due_timers;  // scratch for tcp_poll
     std::size_t tcp_socket_count = 0;
 
@@ -212,7 +212,8 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     /// Builds Ethernet + IPv4 around a payload the writer fills, and sends it (or parks it for ARP).
     /// `write_payload(span)` must fill exactly payload_size bytes. Returns false when unroutable.
     template <class Writer>
-    bool send_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size, instant t, Writer&& write_payload);
+    bool send_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size, instant t,
+                   Writer&& write_payload);
     mutable_bytes begin_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size);
     bool finish_ipv4(ip::address_v4 dst, std::size_t payload_size, instant t);
     void emit(bytes frame, instant t);
@@ -227,7 +228,8 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     void on_udp(const wire::ipv4_view& ip, instant t);
     /// Either family; false when no socket wants the datagram's port (the caller answers).
     bool on_udp(const ip::address& src, const ip::address& dst, bytes datagram, bool unicast, instant t);
-    result<std::size_t> udp_send_v6(udp_socket& u, bytes payload, const ip::endpoint& to, instant t);  // ipv6_sockets.cpp
+    result<std::size_t> udp_send_v6(udp_socket& u, bytes payload, const ip::endpoint& to,
+                                    instant t);  // ipv6_sockets.cpp
 
     // --- TCP sockets (../socket/tcp_sockets.cpp) ---
     void on_tcp(const wire::ipv4_view& ip, instant t);

@@ -5,10 +5,13 @@
 
 namespace tapstack::link {
 
-memory_link::queue::queue(memory_link& owner, std::uint64_t& queued_counter, std::size_t frames,
-                          std::size_t frame_size)
-    : owner_{&owner}, queued_{&queued_counter}, frame_size_{frame_size}, storage_(frames * frame_size),
-      lengths_(frames), csum_starts_(frames) {}
+memory_link::queue::queue(memory_link& owner, std::uint64_t& queued_counter, std::size_t frames, std::size_t frame_size)
+    : owner_{&owner},
+      queued_{&queued_counter},
+      frame_size_{frame_size},
+      storage_(frames * frame_size),
+      lengths_(frames),
+      csum_starts_(frames) {}
 
 bool memory_link::queue::push(bytes frame, std::uint16_t csum_start) noexcept {
     if (frame.size() > frame_size_) {
@@ -36,8 +39,8 @@ void memory_link::queue::send_offloaded(bytes frame, instant now, const tx_offlo
     // super-frame, a partial UDP checksum, offsets outside the frame, or the option off -- is
     // finished in software as on any other link.
     const bool keep_partial = owner_->cfg_.checksum_offload && off.gso == gso_kind::none && off.needs_csum &&
-                              off.csum_offset == 16 && off.csum_start != 0 &&
-                              std::size_t{off.csum_start} + off.csum_offset + 2 <= frame.size();
+        off.csum_offset == 16 && off.csum_start != 0 &&
+        std::size_t{off.csum_start} + off.csum_offset + 2 <= frame.size();
     if (!keep_partial) return frame_sink::send_offloaded(frame, now, off);
     if (push(frame, off.csum_start)) ++owner_->stats_.partial_checksum_frames;
 }

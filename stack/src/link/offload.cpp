@@ -17,8 +17,10 @@ namespace {
 // The TAP's vnet header is in the host's byte order (legacy virtio, see vnet_header::parse).
 std::uint16_t load_native16(bytes b, std::size_t off) noexcept {
     const auto lo = static_cast<std::uint16_t>(b[off]), hi = static_cast<std::uint16_t>(b[off + 1]);
-    if constexpr (std::endian::native == std::endian::little) return static_cast<std::uint16_t>(lo | (hi << 8));
-    else return static_cast<std::uint16_t>((lo << 8) | hi);
+    if constexpr (std::endian::native == std::endian::little)
+        return static_cast<std::uint16_t>(lo | (hi << 8));
+    else
+        return static_cast<std::uint16_t>((lo << 8) | hi);
 }
 void store_native16(mutable_bytes b, std::size_t off, std::uint16_t v) noexcept {
     if constexpr (std::endian::native == std::endian::little) {

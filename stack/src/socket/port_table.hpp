@@ -7,18 +7,20 @@
 #include <tapstack/ip/address.hpp>
 
 namespace tapstack {
-namespace tcp { class connection; }
+namespace tcp {
+class connection;
+}
 
 /// One socket's claim on a local (address, port). Embedded in the socket that owns it.
 struct port_binding {
     boost::intrusive::list_member_hook<boost::intrusive::link_mode<boost::intrusive::safe_link>> hook;
-    ip::address address;            // ours, or the unspecified address (wildcard)
+    ip::address address;  // ours, or the unspecified address (wildcard)
     ip::port_number port = 0;
     bool reuse_address = false;
     bool listening = false;
-    bool v6_only = false;           // IPV6_V6ONLY: an IPv6 wildcard that does not take IPv4
+    bool v6_only = false;  // IPV6_V6ONLY: an IPv6 wildcard that does not take IPv4
     const tcp::connection* conn = nullptr;  // set for connections (their state matters for reuse)
-    std::uint32_t owner_slot = 0;           // the socket slot that holds this binding
+    std::uint32_t owner_slot = 0;  // the socket slot that holds this binding
     bool linked() const noexcept { return hook.is_linked(); }
 };
 
@@ -37,13 +39,14 @@ public:
     /// overlaps `address` on `port`: an ephemeral connect may not share that port.
     bool has_non_connection(const ip::address& address, ip::port_number port) const;
     /// Calls fn(binding&) for every binding on a port.
-    template <class Fn> void for_each(ip::port_number port, Fn&& fn) const {
+    template <class Fn>
+    void for_each(ip::port_number port, Fn&& fn) const {
         for (const auto& b : at(port)) fn(b);
     }
 
 private:
-    using list = boost::intrusive::list<port_binding,
-        boost::intrusive::member_hook<port_binding, decltype(port_binding::hook), &port_binding::hook>>;
+    using list = boost::intrusive::list<
+        port_binding, boost::intrusive::member_hook<port_binding, decltype(port_binding::hook), &port_binding::hook>>;
     // 65536 list heads in 256 pages of 256, a page allocated when a port in it is first bound
     // (binding is socket set-up, never per packet): a stack with a few sockets costs ~8 KiB here,
     // not 1 MiB per table, which matters to tests and fuzzers that build a stack per case.

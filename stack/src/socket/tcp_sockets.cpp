@@ -4,12 +4,8 @@
 
 namespace tapstack {
 namespace {
-bool may_send_data(tcp::state s) {
-    return s == tcp::state::established || s == tcp::state::close_wait;
-}
-bool is_handshaking(tcp::state s) {
-    return s == tcp::state::syn_sent || s == tcp::state::syn_received;
-}
+bool may_send_data(tcp::state s) { return s == tcp::state::established || s == tcp::state::close_wait; }
+bool is_handshaking(tcp::state s) { return s == tcp::state::syn_sent || s == tcp::state::syn_received; }
 errc to_errc(tcp::error e) {
     switch (e) {
     case tcp::error::none: return errc::success;
@@ -61,7 +57,8 @@ tcp_socket* stack::impl::find_listener(const ip::address& local, ip::port_number
     for (auto* l : listeners) {
         if (l->local.port != port) continue;
         if (l->local.address == local) return l;
-        if (l->local.address.is_unspecified() && wildcard_takes(l->local.address, l->binding.v6_only, local)) wildcard = l;
+        if (l->local.address.is_unspecified() && wildcard_takes(l->local.address, l->binding.v6_only, local))
+            wildcard = l;
     }
     return wildcard;
 }
@@ -104,7 +101,8 @@ void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
 
 void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes segment, instant t) {
     // A checksum the link vouched for (partial on a TAP with offload, stack::receive's rx_offload) is not checked.
-    auto view = rx_l4_checksum_trusted ? wire::tcp_view::parse_unchecked(segment) : wire::tcp_view::parse(segment, src, dst);
+    auto view =
+        rx_l4_checksum_trusted ? wire::tcp_view::parse_unchecked(segment) : wire::tcp_view::parse(segment, src, dst);
     if (!view) {
         ++stats.tcp.in_errs;
         return;
@@ -125,8 +123,8 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     if (auto it = connections.find(tuple); it != connections.end()) {
         tcp_socket& s = *it;
         const bool reincarnation = s.conn->current_state() == tcp::state::time_wait && seg.flags.syn &&
-                                   !seg.flags.ack && !seg.flags.rst && s.conn->accepts_reincarnation(seg) &&
-                                   find_listener(dst, seg.destination_port) != nullptr;
+            !seg.flags.ack && !seg.flags.rst && s.conn->accepts_reincarnation(seg) &&
+            find_listener(dst, seg.destination_port) != nullptr;
         if (!reincarnation) {
             s.conn->on_segment(seg, t);
             touch(s);
@@ -153,11 +151,14 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     if (!seg.flags.syn) return;
     // RFC 9293 MUST-63 / RFC 1122 4.2.3.10: a SYN from an address that cannot be a unicast
     // peer (unspecified, loopback, broadcast, multicast) is dropped.
-    const bool bad_v6_source = src.is_v6() && (src.is_unspecified() || src.to_v6().is_multicast() ||
-                                                src.to_v6() == ip::address_v6{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}});
+    const bool bad_v6_source = src.is_v6() &&
+        (src.is_unspecified() || src.to_v6().is_multicast() ||
+         src.to_v6() == ip::address_v6{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}});
     const auto from = src.to_v4();
-    if (bad_v6_source || (src.is_v4() && (from.is_unspecified() || from.is_loopback() || from.is_broadcast() ||
-                                          from.is_multicast() || from == cfg.ipv4.directed_broadcast()))) {
+    if (bad_v6_source ||
+        (src.is_v4() &&
+         (from.is_unspecified() || from.is_loopback() || from.is_broadcast() || from.is_multicast() ||
+          from == cfg.ipv4.directed_broadcast()))) {
         ++stats.ip.in_martians;
         return;
     }
@@ -235,13 +236,17 @@ void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
     if (events & ev::retransmit_trouble) {
         // RFC 9293 MUST-20 / RFC 1122 4.2.3.5: R1 reached, negative advice to IP.
         const ip::address& remote = c.tuple().remote.address;
-        if (remote.is_v6()) nd_negative_advice(*this, remote.to_v6(), now);
-        else arp_negative_advice(remote.to_v4(), now);
+        if (remote.is_v6())
+            nd_negative_advice(*this, remote.to_v6(), now);
+        else
+            arp_negative_advice(remote.to_v4(), now);
     }
     if (events & ev::closed) {
         if (s->parent) {
-            if (s->accept_hook.is_linked()) s->parent->accept_queue.erase(s->parent->accept_queue.iterator_to(*s));
-            else --s->parent->half_open;  // died in SYN-RECEIVED
+            if (s->accept_hook.is_linked())
+                s->parent->accept_queue.erase(s->parent->accept_queue.iterator_to(*s));
+            else
+                --s->parent->half_open;  // died in SYN-RECEIVED
             s->parent = nullptr;
         }
         s->error = to_errc(c.last_error());
@@ -285,7 +290,8 @@ void stack::impl::release_tcp(tcp_socket& s) {
     if (s.timer_hook.is_linked()) timers.erase(timers.iterator_to(s));
     if (s.tuple_hook.is_linked()) connections.erase(connections.iterator_to(s));
     if (s.accept_hook.is_linked() && s.parent) s.parent->accept_queue.erase(s.parent->accept_queue.iterator_to(s));
-    if (s.parent && !s.accept_hook.is_linked() && s.conn && is_handshaking(s.conn->current_state())) --s.parent->half_open;
+    if (s.parent && !s.accept_hook.is_linked() && s.conn && is_handshaking(s.conn->current_state()))
+        --s.parent->half_open;
     s.parent = nullptr;
     // A listener's unaccepted children go with it (RFC 9293 §3.10.4: CLOSE in LISTEN).
     while (!s.accept_queue.empty()) {
@@ -433,8 +439,10 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     ip::address local_address{impl_->cfg.ipv4.addr};
     if (v6) {  // the bound IPv6 address, else the one whose scope fits the destination
         std::optional<ip::address_v6> src;
-        if (s->local.address.is_v6() && !s->local.address.is_unspecified()) src = s->local.address.to_v6();
-        else src = ipv6_source_for(*impl_, remote.address.to_v6());
+        if (s->local.address.is_v6() && !s->local.address.is_unspecified())
+            src = s->local.address.to_v6();
+        else
+            src = ipv6_source_for(*impl_, remote.address.to_v6());
         if (!src) return errc::address_not_available;
         local_address = *src;
     }

@@ -121,7 +121,7 @@ struct connection::impl {
     seq_number recover, high_rxt;
     std::uint32_t dupacks = 0;
     range_set<32> scoreboard;  // SACKed ranges above snd_una (RFC 6675 §3)
-    bool rtt_timing = false;   // Karn: one timed segment when there are no timestamps
+    bool rtt_timing = false;  // Karn: one timed segment when there are no timestamps
     seq_number rtt_seq;
     instant rtt_sent{};
 
@@ -285,7 +285,8 @@ struct connection::impl {
     }
     void release_if_done() noexcept {
         if (sndbuf.empty() && (fin_queued || st == state::closed || st == state::time_wait)) release(sndbuf);
-        if (rcvbuf.empty() && ooo.empty() && (fin_received || app_closed || st == state::closed || st == state::time_wait))
+        if (rcvbuf.empty() && ooo.empty() &&
+            (fin_received || app_closed || st == state::closed || st == state::time_wait))
             release(rcvbuf);
     }
 
@@ -528,7 +529,9 @@ struct connection::impl {
     }
 
     // ---------------------------------------------------------------- RFC 6675 scoreboard
-    seq_number high_sacked() const noexcept { return scoreboard.empty() ? snd_una : scoreboard[scoreboard.count() - 1].right; }
+    seq_number high_sacked() const noexcept {
+        return scoreboard.empty() ? snd_una : scoreboard[scoreboard.count() - 1].right;
+    }
     /// RFC 6675 §4 IsLost: more than (DupThresh-1)*SMSS bytes SACKed above `s`.
     bool is_lost(seq_number s) const noexcept { return scoreboard.total_above(s) > 2u * smss; }
     /// RFC 6675 §4 SetPipe: un-SACKed bytes not deemed lost, plus lost ones retransmitted.
@@ -570,8 +573,8 @@ struct connection::impl {
 
     // ---------------------------------------------------------------- output
     bool can_send_data() const noexcept {
-        return st == state::established || st == state::close_wait || st == state::fin_wait_1 ||
-               st == state::closing || st == state::last_ack;
+        return st == state::established || st == state::close_wait || st == state::fin_wait_1 || st == state::closing ||
+            st == state::last_ack;
     }
 
     /// Sends what the windows, Nagle and the send ring allow (RFC 9293 §3.8.6.2.1, RFC 896).
@@ -620,8 +623,8 @@ struct connection::impl {
         // TSO: new data outside loss recovery may leave as one super-segment (send_data cuts it to
         // whole segments); retransmissions are always one MSS, so SACK and RTT see plain segments.
         const std::uint32_t seg_cap = cfg.gso_max_bytes > smss && !sack_recovery && !in_recovery
-                                          ? std::min(cfg.gso_max_bytes, link::max_gso_payload)
-                                          : static_cast<std::uint32_t>(smss);
+            ? std::min(cfg.gso_max_bytes, link::max_gso_payload)
+            : static_cast<std::uint32_t>(smss);
         std::uint32_t len = std::min({unsent, seg_cap, usable});
         const bool nothing_out = snd_nxt == snd_una;
 
@@ -850,8 +853,8 @@ struct connection::impl {
         } else if (seg.ack == snd_una) {
             // RFC 5681 §2 duplicate ACK: no data, no window change, something outstanding.
             const std::uint32_t w = std::uint32_t{seg.window} << snd_wscale;
-            const bool dup = snd_max > snd_una && seg.payload.empty() && !seg.flags.syn && !seg.flags.fin &&
-                             w == snd_wnd;
+            const bool dup =
+                snd_max > snd_una && seg.payload.empty() && !seg.flags.syn && !seg.flags.fin && w == snd_wnd;
             if (dup) {
                 ++stats.dup_acks_in;
                 ++dupacks;
@@ -964,7 +967,8 @@ struct connection::impl {
         else if (wnd == 0)
             ok = false;
         else
-            ok = seq_in_range(seg.seq, rcv_nxt, rcv_nxt + wnd) || seq_in_range(seg.seq + len - 1, rcv_nxt, rcv_nxt + wnd);
+            ok = seq_in_range(seg.seq, rcv_nxt, rcv_nxt + wnd) ||
+                seq_in_range(seg.seq + len - 1, rcv_nxt, rcv_nxt + wnd);
         // RFC 9293: with a zero window, still process the ACK (and RST) of a segment at rcv_nxt.
         const bool zero_window_ack = !ok && wnd == 0 && seg.seq == rcv_nxt && len > 0;
         if (!ok && !zero_window_ack) {
@@ -1090,8 +1094,10 @@ struct connection::impl {
                 // Told of the FIN in this same batch, an application usually closes at once; our
                 // FIN then carries this ACK, one frame instead of two (RFC 9293 §3.10.7.4 asks
                 // for an ACK, RFC 1122 4.2.3.2 lets it wait until the batch ends).
-                if (st == state::close_wait) fin_ack_may_wait = true;
-                else ack_now = true;
+                if (st == state::close_wait)
+                    fin_ack_may_wait = true;
+                else
+                    ack_now = true;
             } else if (fin_at > rcv_nxt) {
                 ooo_fin = fin_at;
                 ack_now = true;
@@ -1115,9 +1121,7 @@ struct connection::impl {
     /// ours still in flight, SND.UNA =< SEG.SEQ < SND.NXT. Our snd_nxt walks back after a
     /// timeout, so the bound is snd_max, the highest sequence number sent (Linux's snd_nxt).
     bool quote_in_window(seq_number quoted) const noexcept { return seq_in_range(quoted, snd_una, snd_max); }
-    bool icmp_applies() const noexcept {
-        return st != state::closed && st != state::listen && st != state::time_wait;
-    }
+    bool icmp_applies() const noexcept { return st != state::closed && st != state::listen && st != state::time_wait; }
 
     /// Lowers the path MSS. True when the send MSS went down: only then can a segment we sent
     /// have been too big, and only then is data in flight worth sending again.
@@ -1364,7 +1368,7 @@ std::optional<instant> connection::deadline() const noexcept {
 std::size_t connection::send(bytes data, instant now) {
     auto& m = *impl_;
     const bool ok = m.st == state::syn_sent || m.st == state::syn_received || m.st == state::established ||
-                    m.st == state::close_wait;
+        m.st == state::close_wait;
     if (!ok || m.fin_queued) return 0;
     if (!data.empty() && !m.acquire(m.sndbuf, m.cfg.send_buffer_size)) return 0;  // tcp_stats says why
     const std::size_t n = m.sndbuf.write(data);
@@ -1403,7 +1407,7 @@ std::size_t connection::bytes_readable() const noexcept { return impl_->app_clos
 std::size_t connection::send_space() const noexcept {
     const auto& m = *impl_;
     const bool ok = m.st == state::syn_sent || m.st == state::syn_received || m.st == state::established ||
-                    m.st == state::close_wait;
+        m.st == state::close_wait;
     if (!ok || m.fin_queued) return 0;
     return m.sndbuf.capacity() == 0 ? m.cfg.send_buffer_size : m.sndbuf.free();  // not allocated yet
 }

@@ -4,8 +4,8 @@
 namespace tapstack::wire {
 namespace {
 namespace off {
-constexpr std::size_t hardware_type = 0, protocol_type = 2, hardware_length = 4, protocol_length = 5,
-                      operation = 6, sender_mac = 8, sender_ip = 14, target_mac = 18, target_ip = 24;
+constexpr std::size_t hardware_type = 0, protocol_type = 2, hardware_length = 4, protocol_length = 5, operation = 6,
+                      sender_mac = 8, sender_ip = 14, target_mac = 18, target_ip = 24;
 }
 constexpr std::uint16_t hardware_ethernet = 1;  // ar$hrd, "Ethernet (10Mb)"
 

@@ -35,8 +35,8 @@ inline std::uint64_t add_carry(std::uint64_t a, std::uint64_t b) noexcept {
 inline std::uint16_t fold16(std::uint64_t s) noexcept {
     s = (s & 0xffffffffu) + (s >> 32);  // at most 33 bits
     s = (s & 0xffffffffu) + (s >> 32);  // at most 32 bits
-    s = (s & 0xffffu) + (s >> 16);      // at most 17 bits
-    s = (s & 0xffffu) + (s >> 16);      // 16 bits
+    s = (s & 0xffffu) + (s >> 16);  // at most 17 bits
+    s = (s & 0xffffu) + (s >> 16);  // 16 bits
     return static_cast<std::uint16_t>(s);
 }
 
@@ -119,8 +119,7 @@ __attribute__((target("avx2"))) inline __m256i halves_avx2(__m256i v, __m256i lo
     return _mm256_add_epi64(_mm256_and_si256(v, low32), _mm256_srli_epi64(v, 32));
 }
 
-__attribute__((target("avx2"))) std::uint16_t native_sum_avx2(const std::byte* p,
-                                                              std::size_t n) noexcept {
+__attribute__((target("avx2"))) std::uint16_t native_sum_avx2(const std::byte* p, std::size_t n) noexcept {
     const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
     // Two running sums, 128 bytes a step: the adds of one do not wait for the other's.
     __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
@@ -153,9 +152,9 @@ using native_sum_fn = std::uint16_t (*)(const std::byte*, std::size_t) noexcept;
 native_sum_fn impl_fn(detail::checksum_impl impl) noexcept {
     switch (impl) {
 #if TAPSTACK_CHECKSUM_X86
-        case detail::checksum_impl::avx2: return &native_sum_avx2;
+    case detail::checksum_impl::avx2: return &native_sum_avx2;
 #endif
-        default: return &native_sum_scalar;
+    default: return &native_sum_scalar;
     }
 }
 
@@ -200,11 +199,11 @@ namespace detail {
 
 bool checksum_impl_available(checksum_impl impl) noexcept {
     switch (impl) {
-        case checksum_impl::scalar: return true;
+    case checksum_impl::scalar: return true;
 #if TAPSTACK_CHECKSUM_X86
-        case checksum_impl::avx2: __builtin_cpu_init(); return __builtin_cpu_supports("avx2");
+    case checksum_impl::avx2: __builtin_cpu_init(); return __builtin_cpu_supports("avx2");
 #endif
-        default: return false;
+    default: return false;
     }
 }
 
@@ -257,9 +256,7 @@ std::uint16_t checksum_accumulator::folded() const noexcept {
     return fold16(sum_);
 }
 
-std::uint16_t checksum_accumulator::finish() const noexcept {
-    return static_cast<std::uint16_t>(~folded());
-}
+std::uint16_t checksum_accumulator::finish() const noexcept { return static_cast<std::uint16_t>(~folded()); }
 
 std::uint16_t internet_checksum(bytes data) noexcept {
     checksum_accumulator acc;
@@ -267,8 +264,8 @@ std::uint16_t internet_checksum(bytes data) noexcept {
     return acc.finish();
 }
 
-void add_pseudo_header(checksum_accumulator& acc, const ip::address& src, const ip::address& dst,
-                       std::uint8_t protocol, std::uint32_t upper_layer_length) noexcept {
+void add_pseudo_header(checksum_accumulator& acc, const ip::address& src, const ip::address& dst, std::uint8_t protocol,
+                       std::uint32_t upper_layer_length) noexcept {
     if (src.is_v4() && dst.is_v4()) {
         // RFC 793 §3.1 / RFC 768: source, destination, zero, protocol, TCP/UDP length (16 bits).
         acc.add_u32(src.to_v4().to_uint());

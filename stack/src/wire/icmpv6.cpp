@@ -9,7 +9,8 @@ constexpr auto icmpv6_protocol = static_cast<std::uint8_t>(ip_protocol::icmpv6);
 
 std::uint16_t icmpv6_checksum(bytes message, const ip::address_v6& src, const ip::address_v6& dst) noexcept {
     checksum_accumulator acc;
-    add_pseudo_header(acc, ip::address{src}, ip::address{dst}, icmpv6_protocol, static_cast<std::uint32_t>(message.size()));
+    add_pseudo_header(acc, ip::address{src}, ip::address{dst}, icmpv6_protocol,
+                      static_cast<std::uint32_t>(message.size()));
     acc.add(message);
     return acc.finish();
 }
@@ -38,7 +39,8 @@ std::optional<link::mac_address> link_layer_of(bytes option) noexcept {
     return m;
 }
 
-void write_link_layer_option(mutable_bytes out, std::size_t at, ndp_option_type type, const link::mac_address& m) noexcept {
+void write_link_layer_option(mutable_bytes out, std::size_t at, ndp_option_type type,
+                             const link::mac_address& m) noexcept {
     store_u8(out, at, static_cast<std::uint8_t>(type));
     store_u8(out, at + 1, 1);
     for (std::size_t i = 0; i < 6; ++i) store_u8(out, at + 2 + i, m.bytes[i]);
@@ -60,7 +62,8 @@ void finish_checksum(mutable_bytes message, const ip::address_v6& src, const ip:
 }
 }  // namespace
 
-parse_result<icmpv6_view> icmpv6_view::parse(bytes message, const ip::address_v6& src, const ip::address_v6& dst) noexcept {
+parse_result<icmpv6_view> icmpv6_view::parse(bytes message, const ip::address_v6& src,
+                                             const ip::address_v6& dst) noexcept {
     if (message.size() < icmpv6_header_size) return parse_error::truncated;
     if (icmpv6_checksum(message, src, dst) != 0) return parse_error::bad_checksum;
     return icmpv6_view{message};
@@ -87,13 +90,15 @@ parse_result<neighbor_solicitation> neighbor_solicitation::parse(const icmpv6_vi
     ns.target = address_at(b, 8);
     if (ns.target.is_multicast()) return parse_error::unsupported;
     const bool ok = for_each_option(b.subspan(24), [&](std::uint8_t type, bytes option) {
-        if (type == static_cast<std::uint8_t>(ndp_option_type::source_link_layer)) ns.source_link_layer = link_layer_of(option);
+        if (type == static_cast<std::uint8_t>(ndp_option_type::source_link_layer))
+            ns.source_link_layer = link_layer_of(option);
     });
     if (!ok) return parse_error::bad_option;
     return ns;
 }
 
-void neighbor_solicitation::encode(mutable_bytes out, const ip::address_v6& src, const ip::address_v6& dst) const noexcept {
+void neighbor_solicitation::encode(mutable_bytes out, const ip::address_v6& src,
+                                   const ip::address_v6& dst) const noexcept {
     const auto message = out.first(encoded_size());
     store_u8(message, 0, static_cast<std::uint8_t>(icmpv6_type::neighbor_solicitation));
     store_u8(message, 1, 0);
@@ -117,17 +122,20 @@ parse_result<neighbor_advertisement> neighbor_advertisement::parse(const icmpv6_
     na.target = address_at(b, 8);
     if (na.target.is_multicast()) return parse_error::unsupported;
     const bool ok = for_each_option(b.subspan(24), [&](std::uint8_t type, bytes option) {
-        if (type == static_cast<std::uint8_t>(ndp_option_type::target_link_layer)) na.target_link_layer = link_layer_of(option);
+        if (type == static_cast<std::uint8_t>(ndp_option_type::target_link_layer))
+            na.target_link_layer = link_layer_of(option);
     });
     if (!ok) return parse_error::bad_option;
     return na;
 }
 
-void neighbor_advertisement::encode(mutable_bytes out, const ip::address_v6& src, const ip::address_v6& dst) const noexcept {
+void neighbor_advertisement::encode(mutable_bytes out, const ip::address_v6& src,
+                                    const ip::address_v6& dst) const noexcept {
     const auto message = out.first(encoded_size());
     store_u8(message, 0, static_cast<std::uint8_t>(icmpv6_type::neighbor_advertisement));
     store_u8(message, 1, 0);
-    store_be32(message, 4, (router ? 0x80000000u : 0) | (solicited ? 0x40000000u : 0) | (override_flag ? 0x20000000u : 0));
+    store_be32(message, 4,
+               (router ? 0x80000000u : 0) | (solicited ? 0x40000000u : 0) | (override_flag ? 0x20000000u : 0));
     store_address(message, 8, target);
     if (target_link_layer) write_link_layer_option(message, 24, ndp_option_type::target_link_layer, *target_link_layer);
     finish_checksum(message, src, dst);
@@ -147,15 +155,18 @@ parse_result<router_advertisement> router_advertisement::parse(const icmpv6_view
     ra.reachable_time_ms = load_be32(b, 8);
     ra.retrans_timer_ms = load_be32(b, 12);
     const bool ok = for_each_option(b.subspan(16), [&](std::uint8_t type, bytes option) {
-        if (type == static_cast<std::uint8_t>(ndp_option_type::source_link_layer)) ra.source_link_layer = link_layer_of(option);
+        if (type == static_cast<std::uint8_t>(ndp_option_type::source_link_layer))
+            ra.source_link_layer = link_layer_of(option);
         // RFC 4861 §4.6.4: 8 bytes, the MTU in the last four.
-        if (type == static_cast<std::uint8_t>(ndp_option_type::mtu) && option.size() == 8) ra.mtu = load_be32(option, 4);
+        if (type == static_cast<std::uint8_t>(ndp_option_type::mtu) && option.size() == 8)
+            ra.mtu = load_be32(option, 4);
     });
     if (!ok) return parse_error::bad_option;
     return ra;
 }
 
-void router_solicitation::encode(mutable_bytes out, const ip::address_v6& src, const ip::address_v6& dst) const noexcept {
+void router_solicitation::encode(mutable_bytes out, const ip::address_v6& src,
+                                 const ip::address_v6& dst) const noexcept {
     const auto message = out.first(encoded_size());
     store_u8(message, 0, static_cast<std::uint8_t>(icmpv6_type::router_solicitation));
     store_u8(message, 1, 0);

@@ -5,8 +5,8 @@
 namespace tapstack::wire {
 namespace {
 namespace off {
-constexpr std::size_t version_ihl = 0, dscp_ecn = 1, total_length = 2, identification = 4, flags_fragment = 6,
-                      ttl = 8, protocol = 9, checksum = 10, source = 12, destination = 16;
+constexpr std::size_t version_ihl = 0, dscp_ecn = 1, total_length = 2, identification = 4, flags_fragment = 6, ttl = 8,
+                      protocol = 9, checksum = 10, source = 12, destination = 16;
 }
 constexpr std::uint16_t flag_dont_fragment = 0x4000;
 }  // namespace

@@ -69,7 +69,7 @@ ipv6_walk walk_extension_headers(const ipv6_view& packet, std::uint8_t max_heade
     while (true) {
         const auto kind = static_cast<ipv6_next_header>(next);
         const bool extension = kind == ipv6_next_header::hop_by_hop || kind == ipv6_next_header::destination_options ||
-                               kind == ipv6_next_header::routing || kind == ipv6_next_header::fragment;
+            kind == ipv6_next_header::routing || kind == ipv6_next_header::fragment;
         if (!extension) {
             w.result = kind == ipv6_next_header::no_next_header ? outcome::no_next_header : outcome::upper_layer;
             w.protocol = next;
@@ -120,8 +120,7 @@ ipv6_walk walk_extension_headers(const ipv6_view& packet, std::uint8_t max_heade
             // recognize none: no forwarding, and type 0 is deprecated by RFC 5095), "send an
             // ICMP Parameter Problem, Code 0, ... pointing to the unrecognized Routing Type".
             // With Segments Left zero the header is ignored.
-            if (load_u8(p, at + 3) != 0)
-                return problem(outcome::problem, ipv6_problem::erroneous_header_field, at + 2);
+            if (load_u8(p, at + 3) != 0) return problem(outcome::problem, ipv6_problem::erroneous_header_field, at + 2);
         } else {
             // §4.2: options are TLVs; the two high bits of an unknown type say what to do.
             std::size_t o = at + 2;

@@ -24,15 +24,17 @@ constexpr std::size_t mss_length = 4, window_scale_length = 3, sack_permitted_le
 // timestamps when both are present.
 struct option_layout {
     std::size_t without_sack = 0;  // everything but the SACK blocks
-    std::size_t sack_blocks = 0;   // blocks that fit within the 40-byte option space
-    std::size_t total() const noexcept { return without_sack + (sack_blocks ? 4 + sack_block_length * sack_blocks : 0); }
+    std::size_t sack_blocks = 0;  // blocks that fit within the 40-byte option space
+    std::size_t total() const noexcept {
+        return without_sack + (sack_blocks ? 4 + sack_block_length * sack_blocks : 0);
+    }
 };
 
 option_layout layout_of(const tcp_options& o) noexcept {
     option_layout l;
     if (o.mss) l.without_sack += 4;
-    if (o.timestamps) l.without_sack += 12;                   // SACKOK TS, or NOP NOP TS
-    if (o.window_scale) l.without_sack += 4;                  // NOP WS
+    if (o.timestamps) l.without_sack += 12;  // SACKOK TS, or NOP NOP TS
+    if (o.window_scale) l.without_sack += 4;  // NOP WS
     if (o.sack_permitted && !o.timestamps) l.without_sack += 4;  // NOP NOP SACKOK
     if (o.sack_count > 0 && l.without_sack + 4 + sack_block_length <= tcp_max_options_size) {
         // Like Linux, send only the blocks that fit (3 next to timestamps, 4 without).
@@ -136,8 +138,7 @@ parse_result<tcp_options> decode_tcp_options(bytes o) noexcept {
             if (len != timestamps_length) return parse_error::bad_option;
             out.timestamps = tcp_timestamps{load_be32(o, i + 2), load_be32(o, i + 6)};
             break;
-        default:
-            break;  // unknown: skipped by its declared length
+        default: break;  // unknown: skipped by its declared length
         }
         i += len;
     }

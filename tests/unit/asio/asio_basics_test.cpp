@@ -107,11 +107,12 @@ TEST_F(AsioSocket, UdpSendToAndReceiveFrom) {
         received = true;
     });
     const std::string msg = "ping over udp";
-    client.async_send_to(boost::asio::buffer(msg), ip::endpoint{rt.b_address(), 5353}, [&](error_code ec, std::size_t n) {
-        tx_ec = ec;
-        EXPECT_EQ(n, msg.size());
-        sent = true;
-    });
+    client.async_send_to(boost::asio::buffer(msg), ip::endpoint{rt.b_address(), 5353},
+                         [&](error_code ec, std::size_t n) {
+                             tx_ec = ec;
+                             EXPECT_EQ(n, msg.size());
+                             sent = true;
+                         });
     EXPECT_FALSE(sent);
     ASSERT_TRUE(run_until([&] { return received && sent; }));
     EXPECT_FALSE(tx_ec) << tx_ec.message();

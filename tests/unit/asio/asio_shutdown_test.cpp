@@ -110,9 +110,9 @@ TEST(AsioShutdown, SessionWithAPendingReadIsDestroyedWithTheIoContext) {
 
         w.io->stop();
         client.close();  // sockets go before their runtime, as they must
-        w.rt.reset();    // the runtime before the io_context: the apps' order
+        w.rt.reset();  // the runtime before the io_context: the apps' order
         EXPECT_FALSE(watch.expired());
-        w.io.reset();    // shuts the socket service down: the pending read's handler goes
+        w.io.reset();  // shuts the socket service down: the pending read's handler goes
         EXPECT_TRUE(watch.expired()) << "the session leaked";
     }
     EXPECT_EQ(live_sessions, 0);
@@ -214,9 +214,10 @@ TEST(AsioShutdown, UdpReceiverIsDestroyedWithTheIoContext) {
     struct receiver : std::enable_shared_from_this<receiver> {
         explicit receiver(tap::stack_context& ctx, const ip::endpoint& at) : sock{ctx, at} {}
         void start() {
-            sock.async_receive_from(boost::asio::buffer(buf), from, [self = shared_from_this()](error_code ec, std::size_t) {
-                if (!ec) self->start();
-            });
+            sock.async_receive_from(boost::asio::buffer(buf), from,
+                                    [self = shared_from_this()](error_code ec, std::size_t) {
+                                        if (!ec) self->start();
+                                    });
         }
         ip::udp::socket sock;
         std::array<char, 64> buf{};
@@ -270,9 +271,10 @@ TEST(AsioShutdown, UdpReceiverOverTheTapRuntimeIsDestroyedWithTheIoContext) {
     struct receiver : std::enable_shared_from_this<receiver> {
         explicit receiver(tap::stack_context& ctx, const ip::endpoint& at) : sock{ctx, at} {}
         void start() {
-            sock.async_receive_from(boost::asio::buffer(buf), from, [self = shared_from_this()](error_code ec, std::size_t) {
-                if (!ec) self->start();
-            });
+            sock.async_receive_from(boost::asio::buffer(buf), from,
+                                    [self = shared_from_this()](error_code ec, std::size_t) {
+                                        if (!ec) self->start();
+                                    });
         }
         ip::udp::socket sock;
         std::array<char, 64> buf{};

@@ -93,8 +93,8 @@ TEST_F(AsioTcp, EchoWithCoroutines) {
             ip::tcp::socket s = co_await acc.async_accept(use_awaitable);
             std::array<char, 256> buf{};
             for (;;) {
-                const auto [ec, n] = co_await s.async_read_some(boost::asio::buffer(buf),
-                                                          boost::asio::as_tuple(use_awaitable));
+                const auto [ec, n] =
+                    co_await s.async_read_some(boost::asio::buffer(buf), boost::asio::as_tuple(use_awaitable));
                 if (ec == ae::eof) break;
                 if (ec) throw boost::system::system_error(ec);
                 co_await boost::asio::async_write(s, boost::asio::buffer(buf, n), use_awaitable);
@@ -137,7 +137,8 @@ TEST_F(AsioTcp, AsyncReadExactAndReadUntil) {
     bool done = false;
     boost::asio::async_read_until(server, sb, "\r\n", [&](error_code ec, std::size_t n) {
         ASSERT_FALSE(ec) << ec.message();
-        line.assign(boost::asio::buffers_begin(sb.data()), boost::asio::buffers_begin(sb.data()) + static_cast<long>(n));
+        line.assign(boost::asio::buffers_begin(sb.data()),
+                    boost::asio::buffers_begin(sb.data()) + static_cast<long>(n));
         sb.consume(n);
         const std::size_t rest = 16 - sb.size();
         boost::asio::async_read(server, sb, boost::asio::transfer_exactly(rest), [&](error_code rec, std::size_t) {
@@ -211,9 +212,7 @@ TEST_F(AsioTcp, UseFutureFromAnotherThread) {
     try {
         refused.get();
         ADD_FAILURE() << "connect should have failed";
-    } catch (const boost::system::system_error& e) {
-        EXPECT_EQ(e.code(), ae::connection_refused);
-    }
+    } catch (const boost::system::system_error& e) { EXPECT_EQ(e.code(), ae::connection_refused); }
     io.stop();
     runner.join();
 }
@@ -223,7 +222,8 @@ TEST_F(AsioTcp, EofAfterPeerShutdown) {
     connect_pair(client, server);
     boost::asio::write(client, boost::asio::buffer(std::string{}));  // zero bytes: a no-op
     std::string got(3, '\0');
-    client.async_write_some(boost::asio::buffer(std::string_view{"bye"}), [](error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+    client.async_write_some(boost::asio::buffer(std::string_view{"bye"}),
+                            [](error_code ec, std::size_t) { EXPECT_FALSE(ec); });
     run_for(20ms);
     client.shutdown(ip::tcp::socket::shutdown_send);
     std::array<char, 16> buf{};
@@ -248,7 +248,8 @@ TEST_F(AsioTcp, EofAfterPeerShutdown) {
     // The other direction still works after a half-close.
     bool back = false;
     std::string reply(2, '\0');
-    boost::asio::async_write(server, boost::asio::buffer(std::string_view{"ok"}), [](error_code ec, std::size_t) { EXPECT_FALSE(ec); });
+    boost::asio::async_write(server, boost::asio::buffer(std::string_view{"ok"}),
+                             [](error_code ec, std::size_t) { EXPECT_FALSE(ec); });
     boost::asio::async_read(client, boost::asio::buffer(reply), [&](error_code ec, std::size_t) {
         EXPECT_FALSE(ec) << ec.message();
         back = true;

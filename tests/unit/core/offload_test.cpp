@@ -171,7 +171,8 @@ TEST(PartialChecksum, CompletingAUdpPseudoHeaderSumGivesTheFullChecksum) {
     ASSERT_NE(load_be16(f, 34 + 6), full);
     ASSERT_TRUE(link::complete_partial_checksum(f, 34, 6));
     EXPECT_EQ(load_be16(f, 34 + 6), full);
-    EXPECT_FALSE(link::complete_partial_checksum(f, static_cast<std::uint16_t>(f.size() - 1), 6)) << "offsets past the frame";
+    EXPECT_FALSE(link::complete_partial_checksum(f, static_cast<std::uint16_t>(f.size() - 1), 6))
+        << "offsets past the frame";
 }
 
 TEST(SoftwareSegmentation, CutsASuperFrameLikeTheKernelsGso) {
@@ -379,11 +380,13 @@ void run_tso_transfer(double drop, std::size_t bytes_each_way, tso_transfer& r) 
     wire.attach(client, server);
     bulk_endpoint c{client, wire, 1, 2, bytes_each_way};
     bulk_endpoint s{server, wire, 2, 1, bytes_each_way};
-    ASSERT_TRUE(run_bulk_pair(client, server, wire, c, s, [&](instant now) {
-        inject_a.flush(now);
-        inject_b.flush(now);
-    }))
-        << "client sent " << c.sent << " received " << c.received << "; server sent " << s.sent << " received " << s.received;
+    ASSERT_TRUE(run_bulk_pair(client, server, wire, c, s,
+                              [&](instant now) {
+                                  inject_a.flush(now);
+                                  inject_b.flush(now);
+                              }))
+        << "client sent " << c.sent << " received " << c.received << "; server sent " << s.sent << " received "
+        << s.received;
     EXPECT_EQ(c.failure, errc::success);
     EXPECT_EQ(s.failure, errc::success);
     r.client = client.stats();

@@ -96,8 +96,8 @@ std::uint64_t allocations_during(Body&& body) {
 /// What the bulk fixture turns on (the defaults: plain link, no offload, no faults).
 struct bulk_options {
     bool link_checksum_offload = false;  // memory_link_config::checksum_offload
-    bool tx_checksum_offload = false;    // stack_config::tx_checksum_offload, both stacks
-    std::uint32_t gso_max_bytes = 0;     // tcp.gso_max_bytes, both stacks (TSO)
+    bool tx_checksum_offload = false;  // stack_config::tx_checksum_offload, both stacks
+    std::uint32_t gso_max_bytes = 0;  // tcp.gso_max_bytes, both stacks (TSO)
     std::uint32_t buffer_size = 64 * 1024;
     /// A seeded fault injector between each stack and the link (its seed varied per side).
     std::optional<link::fault_config> faults;
@@ -250,7 +250,8 @@ TEST(NoAllocation, TcpBulkWithChecksumOffloadAllocatesNothingPerPacket) {
     });
     const auto segs = d.in_segs() - segs_before;
     const auto partial = d.wire.stats().partial_checksum_frames - partial_before;
-    const auto trusted = d.a.stats().link.in_checksum_offloaded + d.b.stats().link.in_checksum_offloaded - trusted_before;
+    const auto trusted =
+        d.a.stats().link.in_checksum_offloaded + d.b.stats().link.in_checksum_offloaded - trusted_before;
 
     EXPECT_GT(d.received - received_before, 4u << 20);
     EXPECT_GT(segs, 2000u);
@@ -359,8 +360,8 @@ TEST(NoAllocation, LossyReorderingLinkAllocationsDoNotScaleWithSegments) {
     EXPECT_GT(d.a.stats().tcp.out_of_order_segs + d.b.stats().tcp.out_of_order_segs, 100u);
     EXPECT_EQ(d.a.tcp_info(d.ca)->state, tcp::state::established);
     EXPECT_EQ(d.b.tcp_info(d.cb)->state, tcp::state::established);
-    EXPECT_EQ(four_n_allocations, n_allocations)
-        << segs_n << " segments allocated " << n_allocations << " times, " << segs_4n << " segments " << four_n_allocations;
+    EXPECT_EQ(four_n_allocations, n_allocations) << segs_n << " segments allocated " << n_allocations << " times, "
+                                                 << segs_4n << " segments " << four_n_allocations;
     EXPECT_EQ(four_n_allocations, 0u) << "heap allocations during " << segs_4n << " segments with loss and reordering";
 }
 

@@ -20,8 +20,9 @@ std::vector<ip::four_tuple> tuples_aimed_at_bucket_zero(std::size_t want) {
     const ip::endpoint local{ip::address{ip::address_v4{10, 0, 0, 2}}, 80};
     for (unsigned host = 1; aimed.size() < want && host < 255; ++host)
         for (unsigned port = 1024; aimed.size() < want && port <= 65535; ++port) {
-            const ip::four_tuple t{local, {ip::address{ip::address_v4{10, 9, 0, static_cast<std::uint8_t>(host)}},
-                                           static_cast<std::uint16_t>(port)}};
+            const ip::four_tuple t{local,
+                                   {ip::address{ip::address_v4{10, 9, 0, static_cast<std::uint8_t>(host)}},
+                                    static_cast<std::uint16_t>(port)}};
             if ((ip::hash_value(t) & (bucket_count - 1)) == 0) aimed.push_back(t);
         }
     return aimed;
@@ -55,7 +56,8 @@ TEST(TupleTable, TuplesAimedAtOneBucketOfTheUnkeyedHashSpreadUnderASecretKey) {
 }
 
 TEST(TupleTable, TheKeyChangesEveryTuplesHash) {
-    const ip::four_tuple t{{ip::address{ip::address_v4{10, 0, 0, 2}}, 80}, {ip::address{ip::address_v4{10, 0, 0, 1}}, 40000}};
+    const ip::four_tuple t{{ip::address{ip::address_v4{10, 0, 0, 2}}, 80},
+                           {ip::address{ip::address_v4{10, 0, 0, 1}}, 40000}};
     EXPECT_NE(ip::hash_value(t, 1), ip::hash_value(t, 2));
     EXPECT_EQ(ip::hash_value(t, 7), ip::hash_value(ip::four_tuple{t}, 7));
 }

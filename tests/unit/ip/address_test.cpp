@@ -123,9 +123,9 @@ TEST(Endpoint, ParsesBothFamilies) {
 }
 
 TEST(Endpoint, RejectsBadText) {
-    for (const char* s : {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:8a", "1.2.3.4: 80",
-                          ":80", "::1:80", "[::1]", "[::1]80", "[::1:80", "[1.2.3.4]:80", "[]:80", "1.2.3.4:+80",
-                          "1.2.3.4:999999", "host:80"})
+    for (const char* s :
+         {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:8a", "1.2.3.4: 80", ":80", "::1:80",
+          "[::1]", "[::1]80", "[::1:80", "[1.2.3.4]:80", "[]:80", "1.2.3.4:+80", "1.2.3.4:999999", "host:80"})
         EXPECT_FALSE(endpoint::from_string(s)) << s;
 }
 
@@ -142,8 +142,9 @@ TEST(FourTuple, HashSeparatesNearbyTuples) {
     const endpoint local{address{address_v4(10, 0, 0, 2)}, 80};
     for (unsigned host = 0; host < 64; ++host)
         for (unsigned port = 40000; port < 40064; ++port) {
-            four_tuple t{local, endpoint{address{address_v4(10, 0, 1, static_cast<std::uint8_t>(host))},
-                                         static_cast<port_number>(port)}};
+            four_tuple t{local,
+                         endpoint{address{address_v4(10, 0, 1, static_cast<std::uint8_t>(host))},
+                                  static_cast<port_number>(port)}};
             seen.insert(hash_value(t));
             low_bits.insert(hash_value(t) & 1023);
         }
@@ -172,8 +173,8 @@ TEST(MacAddress, ParsesBothSeparators) {
 }
 
 TEST(MacAddress, RejectsBadText) {
-    for (const char* s : {"", "02:00:00:00:00", "02:00:00:00:00:01:", "02:00:00:00:00:0g", "02:00-00:00:00:01",
-                          "2:00:00:00:00:01", "02.00.00.00.00.01", "0200:0000:0001", "02:00:00:00:00:001",
-                          " 02:00:00:00:00:1"})
+    for (const char* s :
+         {"", "02:00:00:00:00", "02:00:00:00:00:01:", "02:00:00:00:00:0g", "02:00-00:00:00:01", "2:00:00:00:00:01",
+          "02.00.00.00.00.01", "0200:0000:0001", "02:00:00:00:00:001", " 02:00:00:00:00:1"})
         EXPECT_FALSE(link::mac_address::from_string(s)) << s;
 }

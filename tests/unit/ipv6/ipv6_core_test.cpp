@@ -107,13 +107,13 @@ TEST(Ipv6Ndp, ReachableTurnsStaleThenDelayThenProbeThenIsDeleted) {
     h.clear();
     h.inject(h.na(h.peer, true, true));  // REACHABLE
     h.clear();
-    h.advance(31s);                      // STALE: nothing sent
+    h.advance(31s);  // STALE: nothing sent
     EXPECT_EQ(h.pending(), 0u);
-    h.inject(h.ping(7, 2, {}));          // sent at once from STALE, entry -> DELAY
+    h.inject(h.ping(7, 2, {}));  // sent at once from STALE, entry -> DELAY
     EXPECT_EQ(h.next().icmp->type(), 129);
     h.advance(4s);
     EXPECT_EQ(h.pending(), 0u);
-    h.advance(1s);                       // DELAY_FIRST_PROBE_TIME: PROBE, a unicast NS
+    h.advance(1s);  // DELAY_FIRST_PROBE_TIME: PROBE, a unicast NS
     auto probe = h.next();
     ASSERT_TRUE(probe.icmp);
     EXPECT_EQ(probe.icmp->type(), 135);
@@ -121,9 +121,9 @@ TEST(Ipv6Ndp, ReachableTurnsStaleThenDelayThenProbeThenIsDeleted) {
     EXPECT_EQ(probe.eth_dst, h.peer_mac);
     h.advance(1s);
     h.advance(1s);
-    EXPECT_EQ(h.pending(), 2u);          // MAX_UNICAST_SOLICIT = 3 in all
+    EXPECT_EQ(h.pending(), 2u);  // MAX_UNICAST_SOLICIT = 3 in all
     h.clear();
-    h.advance(1s);                       // deleted: the next packet starts over from INCOMPLETE
+    h.advance(1s);  // deleted: the next packet starts over from INCOMPLETE
     h.inject(h.ping(7, 3, {}));
     auto ns = h.next();
     ASSERT_TRUE(ns.icmp);
@@ -132,14 +132,14 @@ TEST(Ipv6Ndp, ReachableTurnsStaleThenDelayThenProbeThenIsDeleted) {
 
 TEST(Ipv6Ndp, ProbeAnsweredGoesBackToReachable) {
     harness6 h;
-    h.learn_peer();                      // STALE from the solicitation
+    h.learn_peer();  // STALE from the solicitation
     h.inject(h.ping(7, 1, {}));
     EXPECT_EQ(h.next().icmp->type(), 129);  // DELAY
     h.advance(5s);
     EXPECT_EQ(h.next().icmp->type(), 135);  // PROBE
     h.inject(h.na(h.peer, true, false));
     h.advance(10s);
-    EXPECT_EQ(h.pending(), 0u);          // REACHABLE: no more probes
+    EXPECT_EQ(h.pending(), 0u);  // REACHABLE: no more probes
 }
 
 TEST(Ipv6Ndp, AdvertisementWithoutOverrideOnlyMakesAReachableEntryStale) {
@@ -152,7 +152,7 @@ TEST(Ipv6Ndp, AdvertisementWithoutOverrideOnlyMakesAReachableEntryStale) {
     h.inject(h.na(h.peer, false, false, other));  // REACHABLE -> STALE, MAC kept
     h.inject(h.ping(7, 2, {}));
     EXPECT_EQ(h.next().eth_dst, h.peer_mac);
-    h.inject(h.na(h.peer, false, true, other));   // override: the MAC changes
+    h.inject(h.na(h.peer, false, true, other));  // override: the MAC changes
     h.inject(h.ping(7, 3, {}));
     EXPECT_EQ(h.next().eth_dst, other);
 }
@@ -241,15 +241,15 @@ TEST(Icmpv6, UnknownNextHeaderGetsParameterProblemPointingAtIt) {
     EXPECT_EQ(c.icmp->type(), 4);
     EXPECT_EQ(c.icmp->code(), 1);
     EXPECT_EQ(c.icmp->rest_of_header(), 6u);  // the Next Header field of the IPv6 header
-    EXPECT_EQ(c.icmp->body().size(), 48u);    // the whole offending packet
+    EXPECT_EQ(c.icmp->body().size(), 48u);  // the whole offending packet
     EXPECT_EQ(h.stack.stats().ip6.in_unknown_protos, 1u);
 }
 
 TEST(Icmpv6, UnrecognizedOptionWithAction10IsAnsweredEvenForMulticast) {
     harness6 h;
     h.learn_peer();
-    const std::array<std::byte, 16> dest_opts{std::byte{59}, std::byte{0}, std::byte{1}, std::byte{0},
-                                              std::byte{0x9e}, std::byte{2}};
+    const std::array<std::byte, 16> dest_opts{std::byte{59}, std::byte{0},    std::byte{1},
+                                              std::byte{0},  std::byte{0x9e}, std::byte{2}};
     h.inject(h.ipv6(60, bytes{dest_opts}.first(8)));
     auto c = h.next();
     ASSERT_TRUE(c.icmp);
@@ -290,7 +290,8 @@ TEST(Ipv6Router, AdvertisementInstallsADefaultRouteThatExpires) {
     std::copy(ra.begin() + 4, ra.end(), body.begin());  // reachable, retrans: 0
     body[8] = std::byte{1};
     body[9] = std::byte{1};
-    for (int i = 0; i < 6; ++i) body[10 + static_cast<std::size_t>(i)] = std::byte{h.peer_mac.bytes[static_cast<std::size_t>(i)]};
+    for (int i = 0; i < 6; ++i)
+        body[10 + static_cast<std::size_t>(i)] = std::byte{h.peer_mac.bytes[static_cast<std::size_t>(i)]};
     h.inject(h.icmp6(134, 0, (64u << 24) | 30u, bytes{body}.first(16), wire::all_nodes_multicast(), h.peer_ll, 255));
     ASSERT_TRUE(h.stack.ipv6_default_router());
     EXPECT_EQ(*h.stack.ipv6_default_router(), h.peer_ll);

@@ -21,8 +21,8 @@ struct fragmenter {
         f.more_fragments = more;
         f.identification = id;
         f.encode(p);
-        std::copy(datagram.begin() + static_cast<std::ptrdiff_t>(begin), datagram.begin() + static_cast<std::ptrdiff_t>(end),
-                  p.begin() + 8);
+        std::copy(datagram.begin() + static_cast<std::ptrdiff_t>(begin),
+                  datagram.begin() + static_cast<std::ptrdiff_t>(end), p.begin() + 8);
         return h.ipv6(44, p);
     }
 };

@@ -9,7 +9,8 @@ frame ipv4_udp(const harness6& h, std::uint16_t sport, std::uint16_t dport, byte
     frame d(8 + payload.size());
     copy_bytes(d, 8, payload);
     const ip::address_v4 peer4{10, 0, 0, 1};
-    wire::udp_header{sport, dport}.encode(d, payload.size(), ip::address{peer4}, ip::address{h.stack.config().ipv4.addr});
+    wire::udp_header{sport, dport}.encode(d, payload.size(), ip::address{peer4},
+                                          ip::address{h.stack.config().ipv4.addr});
     frame f(14 + 20 + d.size());
     wire::ethernet_header{h.stack.config().mac, h.peer_mac, 0x0800}.encode(f);
     wire::ipv4_header ih;

@@ -33,7 +33,8 @@ TEST(Ipv6View, RoundTripsEveryField) {
     EXPECT_EQ(v->source(), v6("2001:db8::1"));
     EXPECT_EQ(v->destination(), v6("2001:db8::2"));
     EXPECT_EQ(v->payload().size(), 4u);
-    wire::ipv6_header h{v->source(), v->destination(), v->next_header(), v->hop_limit(), v->traffic_class(), v->flow_label()};
+    wire::ipv6_header h{v->source(),    v->destination(),   v->next_header(),
+                        v->hop_limit(), v->traffic_class(), v->flow_label()};
     frame again(40);
     h.encode(again, 4);
     EXPECT_TRUE(std::equal(again.begin(), again.end(), f.begin()));
@@ -41,8 +42,7 @@ TEST(Ipv6View, RoundTripsEveryField) {
 
 TEST(Ipv6View, EveryTruncationFails) {
     const auto f = packet(17, {1, 2, 3, 4, 5, 6, 7, 8});
-    for (std::size_t n = 0; n < f.size(); ++n)
-        EXPECT_FALSE(wire::ipv6_view::parse(bytes{f}.first(n))) << n;
+    for (std::size_t n = 0; n < f.size(); ++n) EXPECT_FALSE(wire::ipv6_view::parse(bytes{f}.first(n))) << n;
     EXPECT_TRUE(wire::ipv6_view::parse(f));
 }
 
@@ -134,7 +134,12 @@ TEST(Icmpv6View, ChecksumCoversThePseudoHeader) {
     const auto s = v6("2001:db8::1"), d = v6("2001:db8::2");
     frame m(8 + 4);
     m[8] = std::byte{1};
-    wire::icmpv6_header{128, 0, 0x00010002, }.encode(m, 4, s, d);
+    wire::icmpv6_header{
+        128,
+        0,
+        0x00010002,
+    }
+        .encode(m, 4, s, d);
     auto v = wire::icmpv6_view::parse(m, s, d);
     ASSERT_TRUE(v);
     EXPECT_EQ(v->type(), 128);

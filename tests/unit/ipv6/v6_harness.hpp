@@ -64,8 +64,7 @@ inline captured6 parse_frame6(const frame& f) {
         if (seg) c.tcp = *seg;
         break;
     }
-    default:
-        break;
+    default: break;
     }
     return c;
 }
@@ -75,7 +74,7 @@ public:
     static stack_config default_config() {
         stack_config c = harness::default_config();
         c.ipv6 = ip::interface_address_v6{v6("2001:db8::2"), 64};
-        c.dad_transmits = 0;                      // most tests start with usable addresses
+        c.dad_transmits = 0;  // most tests start with usable addresses
         c.ipv6_send_router_solicitation = false;  // and a quiet wire
         return c;
     }

@@ -40,8 +40,9 @@ std::optional<tcp_in_frame> tcp_of(bytes frame) {
         const std::size_t ihl = std::size_t{load_u8(frame, eth) & 0x0fu} * 4;
         const std::size_t total = load_be16(frame, eth + 2);
         const auto a = [&](std::size_t at) {
-            return ip::address{ip::address_v4{static_cast<std::uint8_t>(frame[at]), static_cast<std::uint8_t>(frame[at + 1]),
-                                              static_cast<std::uint8_t>(frame[at + 2]), static_cast<std::uint8_t>(frame[at + 3])}};
+            return ip::address{
+                ip::address_v4{static_cast<std::uint8_t>(frame[at]), static_cast<std::uint8_t>(frame[at + 1]),
+                               static_cast<std::uint8_t>(frame[at + 2]), static_cast<std::uint8_t>(frame[at + 3])}};
         };
         return tcp_in_frame{a(eth + 12), a(eth + 16), frame.subspan(eth + ihl, total - ihl)};
     }
@@ -52,7 +53,8 @@ std::optional<tcp_in_frame> tcp_of(bytes frame) {
             for (std::size_t i = 0; i < 16; ++i) b[i] = static_cast<std::uint8_t>(frame[at + i]);
             return ip::address{ip::address_v6{b}};
         };
-        return tcp_in_frame{a(eth + 8), a(eth + 24), frame.subspan(eth + wire::ipv6_header_size, load_be16(frame, eth + 4))};
+        return tcp_in_frame{a(eth + 8), a(eth + 24),
+                            frame.subspan(eth + wire::ipv6_header_size, load_be16(frame, eth + 4))};
     }
     return std::nullopt;
 }

@@ -23,8 +23,8 @@ struct PcapIo : ::testing::Test {
     fs::path dir;
     void SetUp() override {
         dir = fs::temp_directory_path() /
-              ("tapstack-pcap-" + std::to_string(::getpid()) + "-" +
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            ("tapstack-pcap-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::create_directories(dir);
     }
     void TearDown() override { fs::remove_all(dir); }
@@ -144,8 +144,8 @@ TEST_F(PcapIo, NotACaptureIsRejected) {
 
 TEST_F(PcapIo, WrongLinkTypeIsRejected) {
     // A classic pcap header (little-endian, v2.4, snaplen 65535) with link type 101: raw IP.
-    write_file(path("raw.pcap"), {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                  0xff, 0xff, 0, 0, 101, 0, 0, 0});
+    write_file(path("raw.pcap"),
+               {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0, 0, 0});
     try {
         tap::pcap_reader r{path("raw.pcap")};
         FAIL() << "no exception";
@@ -176,8 +176,6 @@ TEST_F(PcapIo, TruncatedRecordThrowsAfterTheGoodOnes) {
     }
 }
 
-TEST_F(PcapIo, UnwritablePathThrows) {
-    EXPECT_THROW(tap::pcap_writer{path("no/such/dir/x.pcap")}, std::runtime_error);
-}
+TEST_F(PcapIo, UnwritablePathThrows) { EXPECT_THROW(tap::pcap_writer{path("no/such/dir/x.pcap")}, std::runtime_error); }
 
 }  // namespace

@@ -162,7 +162,8 @@ TEST_F(RuntimeBatch, ReadsOnOnlyAfterABacklogAndLosesNoFrame) {
     const auto wakeups_lone = rt->stats().wakeups;
     EXPECT_EQ(rt->stats().drain_reads, drains_before) << "no read past a lone frame";
     // Then a burst: the wait's own read finds the second frame, so the next wakeup reads on.
-    for (std::uint16_t i = 0; i < 6; ++i) send(frames.ping(1, static_cast<std::uint16_t>(10 + i), as_bytes_of(std::string{"b"})));
+    for (std::uint16_t i = 0; i < 6; ++i)
+        send(frames.ping(1, static_cast<std::uint16_t>(10 + i), as_bytes_of(std::string{"b"})));
     const auto got = receive(6);
     ASSERT_EQ(got.size(), 6u) << "every frame of the burst is answered";
     EXPECT_GT(rt->stats().drain_reads, drains_before) << "the burst switched to reading on";

@@ -61,8 +61,8 @@ struct RuntimeOverSocketpair : ::testing::Test {
 };
 
 TEST_F(RuntimeOverSocketpair, AnswersArpAndPingThroughTheLoop) {
-    const auto pcap_path = (std::filesystem::temp_directory_path() /
-                            ("tapstack-rt-" + std::to_string(::getpid()) + ".pcap")).string();
+    const auto pcap_path =
+        (std::filesystem::temp_directory_path() / ("tapstack-rt-" + std::to_string(::getpid()) + ".pcap")).string();
     {
         tap::pcap_writer pcap{pcap_path};
         tap::runtime_config cfg;

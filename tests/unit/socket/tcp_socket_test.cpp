@@ -93,7 +93,8 @@ TEST(TcpListen, ManyClientsOnOnePortAreToldApartByTheirTuple) {
     harness h;
     h.learn_peer();
     auto l = listen_on(h, 7, 128);
-    for (std::uint16_t i = 0; i < 100; ++i) handshake(h, static_cast<std::uint16_t>(30000 + i), 7, seq_number{1000u * i});
+    for (std::uint16_t i = 0; i < 100; ++i)
+        handshake(h, static_cast<std::uint16_t>(30000 + i), 7, seq_number{1000u * i});
     std::set<std::uint16_t> remotes;
     while (auto c = h.stack.tcp_accept(l, h.now)) remotes.insert(h.stack.tcp_info(*c).value().remote.port);
     EXPECT_EQ(remotes.size(), 100u);

@@ -39,11 +39,13 @@ void run_bulk_both_ways(const link::fault_config& faults, std::size_t bytes_each
 
     bulk_endpoint c{client, wire, 1, 2, bytes_each_way};
     bulk_endpoint s{server, wire, 2, 1, bytes_each_way};
-    ASSERT_TRUE(run_bulk_pair(client, server, wire, c, s, [&](instant now) {
-        inject_a.flush(now);
-        inject_b.flush(now);
-    }))
-        << "client sent " << c.sent << " received " << c.received << "; server sent " << s.sent << " received " << s.received;
+    ASSERT_TRUE(run_bulk_pair(client, server, wire, c, s,
+                              [&](instant now) {
+                                  inject_a.flush(now);
+                                  inject_b.flush(now);
+                              }))
+        << "client sent " << c.sent << " received " << c.received << "; server sent " << s.sent << " received "
+        << s.received;
     EXPECT_EQ(c.failure, errc::success) << to_string(c.failure);
     EXPECT_EQ(s.failure, errc::success) << to_string(s.failure);
     EXPECT_EQ(c.received, bytes_each_way);
@@ -59,17 +61,15 @@ void run_bulk_both_ways(const link::fault_config& faults, std::size_t bytes_each
 }
 
 void print_counters(const char* name, const stack_stats& st) {
-    std::printf("%s: segs out %llu, retrans %llu, fast retransmits %llu, RTO timeouts %llu, sack recoveries %llu, "
-                "out-of-order %llu, duplicates %llu, bad segments %llu, ip header errors %llu\n",
-                name, static_cast<unsigned long long>(st.tcp.out_segs),
-                static_cast<unsigned long long>(st.tcp.retrans_segs),
-                static_cast<unsigned long long>(st.tcp.fast_retransmits),
-                static_cast<unsigned long long>(st.tcp.timeouts),
-                static_cast<unsigned long long>(st.tcp.sack_recoveries),
-                static_cast<unsigned long long>(st.tcp.out_of_order_segs),
-                static_cast<unsigned long long>(st.tcp.duplicate_segs),
-                static_cast<unsigned long long>(st.tcp.in_errs),
-                static_cast<unsigned long long>(st.ip.in_hdr_errors));
+    std::printf(
+        "%s: segs out %llu, retrans %llu, fast retransmits %llu, RTO timeouts %llu, sack recoveries %llu, "
+        "out-of-order %llu, duplicates %llu, bad segments %llu, ip header errors %llu\n",
+        name, static_cast<unsigned long long>(st.tcp.out_segs), static_cast<unsigned long long>(st.tcp.retrans_segs),
+        static_cast<unsigned long long>(st.tcp.fast_retransmits), static_cast<unsigned long long>(st.tcp.timeouts),
+        static_cast<unsigned long long>(st.tcp.sack_recoveries),
+        static_cast<unsigned long long>(st.tcp.out_of_order_segs),
+        static_cast<unsigned long long>(st.tcp.duplicate_segs), static_cast<unsigned long long>(st.tcp.in_errs),
+        static_cast<unsigned long long>(st.ip.in_hdr_errors));
 }
 
 }  // namespace
@@ -87,14 +87,16 @@ TEST(TcpTransfer, SurvivesDropReorderDuplicateAndCorruption) {
     f.reorder = 0.05;
     f.duplicate = 0.01;
     f.corrupt = 0.005;
-    if (const char* v = std::getenv("TAPSTACK_FAULTS")) std::sscanf(v, "%lf,%lf,%lf,%lf", &f.drop, &f.reorder, &f.duplicate, &f.corrupt);
+    if (const char* v = std::getenv("TAPSTACK_FAULTS"))
+        std::sscanf(v, "%lf,%lf,%lf,%lf", &f.drop, &f.reorder, &f.duplicate, &f.corrupt);
     f.seed = 2026;
     transfer_result r;
     const std::size_t mib = transfer_mib();
     run_bulk_both_ways(f, mib << 20, r);
-    std::printf("moved %zu MiB each way; link a: %llu dropped, %llu reordered, %llu duplicated, %llu corrupted\n", mib,
-                static_cast<unsigned long long>(r.faults_a.dropped), static_cast<unsigned long long>(r.faults_a.reordered),
-                static_cast<unsigned long long>(r.faults_a.duplicated), static_cast<unsigned long long>(r.faults_a.corrupted));
+    std::printf(
+        "moved %zu MiB each way; link a: %llu dropped, %llu reordered, %llu duplicated, %llu corrupted\n", mib,
+        static_cast<unsigned long long>(r.faults_a.dropped), static_cast<unsigned long long>(r.faults_a.reordered),
+        static_cast<unsigned long long>(r.faults_a.duplicated), static_cast<unsigned long long>(r.faults_a.corrupted));
     print_counters("client", r.client);
     print_counters("server", r.server);
     EXPECT_GT(r.faults_a.dropped, 0u);

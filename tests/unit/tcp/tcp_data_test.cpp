@@ -35,9 +35,7 @@ void expect_right_edge_never_shrinks(const tcp_endpoint& e, std::uint8_t shift) 
     for (const auto& s : e.sent) {
         if (s.seg.flags.syn || !s.seg.flags.ack || s.seg.flags.rst) continue;
         const seq_number r = s.seg.ack + (std::uint32_t{s.seg.window} << shift);
-        if (edge) {
-            EXPECT_GE(r, *edge) << "window right edge moved left";
-        }
+        if (edge) { EXPECT_GE(r, *edge) << "window right edge moved left"; }
         edge = edge ? tcp::seq_max(*edge, r) : r;
     }
 }
@@ -379,7 +377,8 @@ TEST(TcpWindow, SmallReadDoesNotTriggerWindowUpdate) {
 
 TEST(TcpUrgent, UrgentFlagIsIgnoredSafely) {
     injected_receiver r;
-    auto seg = make_segment(true, r.base, r.p.a().conn.rcv_nxt(), flags_of("UA"), 1000, as_bytes_of(std::string_view{"urgent"}));
+    auto seg = make_segment(true, r.base, r.p.a().conn.rcv_nxt(), flags_of("UA"), 1000,
+                            as_bytes_of(std::string_view{"urgent"}));
     seg.urgent_pointer = 60000;
     r.p.inject_to_b(seg);
     EXPECT_EQ(r.p.b().received_string(), "urgent");

@@ -288,7 +288,7 @@ TEST(TcpIcmpError, FragmentationNeededNotBelowThePathMtuIsIgnored) {
     auto sent = f.send(3000);
     ASSERT_EQ(sent.size(), 3u);
     f.h.inject(icmp_error(f.h, 3, 4, 1500, quote_of(sent[0])));  // our link MTU: no news
-    f.h.inject(icmp_error(f.h, 3, 4, 0, quote_of(sent[0])));     // RFC 1191 §5 old router: ignored
+    f.h.inject(icmp_error(f.h, 3, 4, 0, quote_of(sent[0])));  // RFC 1191 §5 old router: ignored
     EXPECT_TRUE(f.data_frames().empty());
     f.h.inject(icmp_error(f.h, 3, 4, 1000, quote_of(sent[0])));
     EXPECT_FALSE(f.data_frames().empty());
@@ -487,7 +487,8 @@ TEST(TcpIcmpError, Icmpv6PacketTooBigResendsInFlightDataSmallerAtOnce) {
     std::vector<std::byte> quote;
     while (f.h.pending()) {
         auto d = f.h.next();
-        if (d.tcp && !d.tcp->payload.empty() && quote.empty()) quote.assign(d.bytes_.begin() + 14, d.bytes_.begin() + 14 + 48);
+        if (d.tcp && !d.tcp->payload.empty() && quote.empty())
+            quote.assign(d.bytes_.begin() + 14, d.bytes_.begin() + 14 + 48);
     }
     ASSERT_FALSE(quote.empty());
     // RFC 8201: MTU 1280, MSS 1220. The data in flight goes again at once, in the new size.

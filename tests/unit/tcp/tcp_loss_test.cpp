@@ -90,10 +90,12 @@ TEST(TcpRto, SimultaneousTimeoutsBothWaysStillMakeProgress) {
     const auto da = pattern(3000, 5), db = pattern(3000, 6);
     p.a().queue_send(da);
     p.b().queue_send(db);
-    ASSERT_TRUE(p.run_until([&] {
-        return p.a().received.size() == db.size() && p.b().received.size() == da.size() &&
-               p.a().conn.bytes_unacknowledged() == 0 && p.b().conn.bytes_unacknowledged() == 0;
-    }, 5s));
+    ASSERT_TRUE(p.run_until(
+        [&] {
+            return p.a().received.size() == db.size() && p.b().received.size() == da.size() &&
+                p.a().conn.bytes_unacknowledged() == 0 && p.b().conn.bytes_unacknowledged() == 0;
+        },
+        5s));
     EXPECT_EQ(p.a().received, db);
     EXPECT_EQ(p.b().received, da);
     EXPECT_LE(p.a().stats.timeouts, 2u);
@@ -152,8 +154,10 @@ void bulk(bool sack, std::uint64_t seed) {
     p.a().close_when_sent = true;
     p.b().close_when_sent = true;
     ASSERT_TRUE(p.run_until(
-        [&] { return p.a().received.size() == db.size() && p.b().received.size() == da.size() &&
-                     p.a().conn.eof() && p.b().conn.eof(); },
+        [&] {
+            return p.a().received.size() == db.size() && p.b().received.size() == da.size() && p.a().conn.eof() &&
+                p.b().conn.eof();
+        },
         3600s));
     EXPECT_TRUE(p.a().received == db);
     EXPECT_TRUE(p.b().received == da);
@@ -164,26 +168,27 @@ void bulk(bool sack, std::uint64_t seed) {
         for (const auto& s : e->sent) {
             if (s.seg.flags.syn || !s.seg.flags.ack || s.seg.flags.rst) continue;
             const seq_number r = s.seg.ack + (std::uint32_t{s.seg.window} << shift);
-            if (edge) {
-                ASSERT_GE(r, *edge);
-            }
+            if (edge) { ASSERT_GE(r, *edge); }
             edge = edge ? tcp::seq_max(*edge, r) : r;
         }
     }
-    ASSERT_TRUE(p.run_until([&] {
-        return (is(p.a(), state::time_wait) || is(p.a(), state::closed)) &&
-               (is(p.b(), state::time_wait) || is(p.b(), state::closed));
-    }, 600s));
+    ASSERT_TRUE(p.run_until(
+        [&] {
+            return (is(p.a(), state::time_wait) || is(p.a(), state::closed)) &&
+                (is(p.b(), state::time_wait) || is(p.b(), state::closed));
+        },
+        600s));
     EXPECT_EQ(p.a().conn.last_error(), tcp::error::none);
     EXPECT_EQ(p.b().conn.last_error(), tcp::error::none);
     for (auto* e : {&p.a(), &p.b()}) {
         const auto& s = e->stats;
-        std::printf("[ stats    ] %s sack=%d: out_segs=%llu retrans_segs=%llu fast_retransmits=%llu "
-                    "sack_recoveries=%llu timeouts=%llu dup_acks_in=%llu ooo_segs=%llu dup_segs=%llu\n",
-                    e == &p.a() ? "a" : "b", sack, (unsigned long long)s.out_segs, (unsigned long long)s.retrans_segs,
-                    (unsigned long long)s.fast_retransmits, (unsigned long long)s.sack_recoveries,
-                    (unsigned long long)s.timeouts, (unsigned long long)s.dup_acks_in,
-                    (unsigned long long)s.out_of_order_segs, (unsigned long long)s.duplicate_segs);
+        std::printf(
+            "[ stats    ] %s sack=%d: out_segs=%llu retrans_segs=%llu fast_retransmits=%llu "
+            "sack_recoveries=%llu timeouts=%llu dup_acks_in=%llu ooo_segs=%llu dup_segs=%llu\n",
+            e == &p.a() ? "a" : "b", sack, (unsigned long long)s.out_segs, (unsigned long long)s.retrans_segs,
+            (unsigned long long)s.fast_retransmits, (unsigned long long)s.sack_recoveries,
+            (unsigned long long)s.timeouts, (unsigned long long)s.dup_acks_in, (unsigned long long)s.out_of_order_segs,
+            (unsigned long long)s.duplicate_segs);
         EXPECT_GT(s.retrans_segs, 0u);
         EXPECT_GT(s.fast_retransmits, 0u);
     }

@@ -25,7 +25,8 @@ TEST(TcpRobustness, RandomSegmentsNeverBreakTheConnection) {
         for (int i = 0; i < 5000; ++i) {
             // Numbers near the live ones (the interesting cases) or anywhere.
             const auto near = [&](seq_number base) {
-                return rng.chance(0.5) ? base + (rng.below(200000) - 100000u) : seq_number{static_cast<std::uint32_t>(rng.next())};
+                return rng.chance(0.5) ? base + (rng.below(200000) - 100000u)
+                                       : seq_number{static_cast<std::uint32_t>(rng.next())};
             };
             const seq_number seq = near(p.b().conn.rcv_nxt());
             const seq_number ack = near(p.b().conn.info().snd_nxt);
@@ -36,7 +37,8 @@ TEST(TcpRobustness, RandomSegmentsNeverBreakTheConnection) {
             auto seg = make_segment(true, seq, std::nullopt, f, static_cast<std::uint16_t>(rng.below(65536)),
                                     bytes{junk.data(), len});
             seg.ack = ack;
-            if (rng.chance(0.3)) seg.options.timestamps = wire::tcp_timestamps{static_cast<std::uint32_t>(rng.next()), 0};
+            if (rng.chance(0.3))
+                seg.options.timestamps = wire::tcp_timestamps{static_cast<std::uint32_t>(rng.next()), 0};
             if (rng.chance(0.3)) {
                 seg.options.sack_count = static_cast<std::uint8_t>(1 + rng.below(4));
                 for (std::uint8_t k = 0; k < seg.options.sack_count; ++k)
@@ -56,9 +58,7 @@ TEST(TcpRobustness, RandomSegmentsNeverBreakTheConnection) {
         // with it unless junk landed first (then b's stream shows it, and a's data is trimmed).
         const auto got = p.b().received_string();
         for (char c : got)
-            if (static_cast<unsigned char>(c) != 0xEE) {
-                EXPECT_NE(real.find(c), std::string::npos);
-            }
+            if (static_cast<unsigned char>(c) != 0xEE) { EXPECT_NE(real.find(c), std::string::npos); }
     }
 }
 

@@ -22,8 +22,8 @@ constexpr checksum_impl all_impls[] = {checksum_impl::scalar, checksum_impl::avx
 
 const char* name(checksum_impl i) {
     switch (i) {
-        case checksum_impl::scalar: return "scalar";
-        case checksum_impl::avx2: return "avx2";
+    case checksum_impl::scalar: return "scalar";
+    case checksum_impl::avx2: return "avx2";
     }
     return "?";
 }
@@ -62,9 +62,9 @@ buffer make_buffer(std::mt19937& rng, fill f, std::size_t offset, std::size_t le
     for (std::size_t i = 0; i < b.storage.size(); ++i) {
         const bool inside = i >= offset && i < offset + len;
         switch (f) {
-            case fill::random: b.storage[i] = std::byte(static_cast<unsigned char>(rng())); break;
-            case fill::ones: b.storage[i] = inside ? std::byte{0xff} : std::byte{0x5a}; break;
-            case fill::zeros: b.storage[i] = inside ? std::byte{0x00} : std::byte{0xa5}; break;
+        case fill::random: b.storage[i] = std::byte(static_cast<unsigned char>(rng())); break;
+        case fill::ones: b.storage[i] = inside ? std::byte{0xff} : std::byte{0x5a}; break;
+        case fill::zeros: b.storage[i] = inside ? std::byte{0x00} : std::byte{0xa5}; break;
         }
     }
     b.piece = bytes{b.storage}.subspan(offset, len);
@@ -87,9 +87,8 @@ private:
 
 TEST(ChecksumSimd, ReferenceMatchesRfc1071Example) {
     // RFC 1071 §3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2; so must the reference the rest trusts.
-    const std::vector<std::byte> data{std::byte{0x00}, std::byte{0x01}, std::byte{0xf2},
-                                      std::byte{0x03}, std::byte{0xf4}, std::byte{0xf5},
-                                      std::byte{0xf6}, std::byte{0xf7}};
+    const std::vector<std::byte> data{std::byte{0x00}, std::byte{0x01}, std::byte{0xf2}, std::byte{0x03},
+                                      std::byte{0xf4}, std::byte{0xf5}, std::byte{0xf6}, std::byte{0xf7}};
     EXPECT_EQ(reference_sum(data), 0xddf2);
     for (const auto i : available_impls()) EXPECT_EQ(detail::folded_sum(i, data), 0xddf2) << name(i);
 }
@@ -97,8 +96,7 @@ TEST(ChecksumSimd, ReferenceMatchesRfc1071Example) {
 TEST(ChecksumSimd, FastestAvailableImplementationIsSelected) {
     EXPECT_TRUE(detail::checksum_impl_available(checksum_impl::scalar));
 #if defined(__x86_64__)
-    EXPECT_EQ(detail::checksum_impl_available(checksum_impl::avx2),
-              static_cast<bool>(__builtin_cpu_supports("avx2")));
+    EXPECT_EQ(detail::checksum_impl_available(checksum_impl::avx2), static_cast<bool>(__builtin_cpu_supports("avx2")));
 #endif
     EXPECT_EQ(detail::checksum_impl_selected(), available_impls().back());
     {
@@ -117,8 +115,7 @@ TEST(ChecksumSimd, EveryLengthUpTo300AtEveryOffsetMatchesReference) {
                 const std::uint16_t want = reference_sum(b.piece);
                 for (const auto i : available_impls())
                     ASSERT_EQ(detail::folded_sum(i, b.piece), want)
-                        << name(i) << " fill " << static_cast<int>(f) << " offset " << offset
-                        << " len " << len;
+                        << name(i) << " fill " << static_cast<int>(f) << " offset " << offset << " len " << len;
             }
 }
 
@@ -131,8 +128,7 @@ TEST(ChecksumSimd, RandomLengthsUpTo70000AtEveryOffsetMatchReference) {
             const std::uint16_t want = reference_sum(b.piece);
             for (const auto i : available_impls())
                 ASSERT_EQ(detail::folded_sum(i, b.piece), want)
-                    << name(i) << " fill " << static_cast<int>(f) << " offset " << offset
-                    << " len " << len;
+                    << name(i) << " fill " << static_cast<int>(f) << " offset " << offset << " len " << len;
         }
 }
 
@@ -144,8 +140,7 @@ TEST(ChecksumSimd, AllOnesUpTo70000BytesFoldToFfff) {
     for (const std::size_t len : {2u, 64u, 1468u, 65535u, 65536u, 70000u})
         for (const std::size_t offset : {0u, 1u, 31u, 63u})
             for (const auto i : available_impls())
-                EXPECT_EQ(detail::folded_sum(i, bytes{ones}.subspan(offset, len)),
-                          len % 2 == 0 ? 0xffff : 0xff00)
+                EXPECT_EQ(detail::folded_sum(i, bytes{ones}.subspan(offset, len)), len % 2 == 0 ? 0xffff : 0xff00)
                     << name(i) << " " << offset << " " << len;
 }
 

@@ -51,7 +51,8 @@ TEST(Checksum, EmptyAndZeroBuffers) {
 TEST(Checksum, OddLengthPadsWithZeroLowByte) {
     // RFC 1071 §4.1: a trailing byte is the high byte of a word whose low byte is zero.
     EXPECT_EQ(internet_checksum(test_wire::from_hex("ab")), static_cast<std::uint16_t>(~0xab00));
-    EXPECT_EQ(internet_checksum(test_wire::from_hex("0001f203f4")), static_cast<std::uint16_t>(~(0x0001 + 0xf203 + 0xf400 - 0xffff)));
+    EXPECT_EQ(internet_checksum(test_wire::from_hex("0001f203f4")),
+              static_cast<std::uint16_t>(~(0x0001 + 0xf203 + 0xf400 - 0xffff)));
     const auto data = test_wire::from_hex("0001f203f4f5f6f7ab");
     EXPECT_EQ(internet_checksum(data), naive_checksum(data));
 }
@@ -175,8 +176,8 @@ TEST(Checksum, Ipv6PseudoHeaderFollowsRfc8200) {
     checksum_accumulator acc;
     add_pseudo_header(acc, src, dst, 17, 0x12345);
     // RFC 8200 §8.1: src(16) dst(16) upper-layer length(32) zero(24) next header(8).
-    const auto expected = test_wire::from_hex(
-        "20010db8000000000000000000000001 fe800000000000000000000000000002 00012345 00000011");
+    const auto expected =
+        test_wire::from_hex("20010db8000000000000000000000001 fe800000000000000000000000000002 00012345 00000011");
     EXPECT_EQ(acc.finish(), internet_checksum(expected));
 }
 
@@ -184,7 +185,7 @@ TEST(Checksum, MixedFamiliesUseTheV6FormWithMappedAddress) {
     const auto v6 = ip::address::from_string("::1").value();
     checksum_accumulator acc;
     add_pseudo_header(acc, test_wire::peer_ip, v6, 6, 20);
-    const auto expected = test_wire::from_hex(
-        "00000000000000000000ffff0a000001 00000000000000000000000000000001 00000014 00000006");
+    const auto expected =
+        test_wire::from_hex("00000000000000000000ffff0a000001 00000000000000000000000000000001 00000014 00000006");
     EXPECT_EQ(acc.finish(), internet_checksum(expected));
 }

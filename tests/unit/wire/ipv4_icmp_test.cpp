@@ -61,8 +61,10 @@ TEST(Ipv4View, EveryTruncationFails) {
         for (std::size_t n = 0; n < pkt.size(); ++n) {
             auto r = ipv4_view::parse(bytes{pkt}.first(n));
             ASSERT_FALSE(r) << n;
-            if (n < ipv4_min_header_size) EXPECT_EQ(r.error(), parse_error::truncated) << n;
-            else EXPECT_EQ(r.error(), parse_error::bad_total_length) << n;
+            if (n < ipv4_min_header_size)
+                EXPECT_EQ(r.error(), parse_error::truncated) << n;
+            else
+                EXPECT_EQ(r.error(), parse_error::bad_total_length) << n;
         }
         EXPECT_TRUE(ipv4_view::parse(pkt));
     }
@@ -103,7 +105,8 @@ TEST(Ipv4View, RejectsBadIhl) {
 
 TEST(Ipv4View, RejectsBadTotalLength) {
     auto pkt = ip_packet_of(test_wire::tcp_syn_hex);
-    for (std::uint16_t total : {std::uint16_t{0}, std::uint16_t{19}, std::uint16_t{61}}) {  // below the header, and beyond the 60-byte buffer
+    for (std::uint16_t total :
+         {std::uint16_t{0}, std::uint16_t{19}, std::uint16_t{61}}) {  // below the header, and beyond the 60-byte buffer
         auto bad = pkt;
         set_be16(bad, 2, total);
         fix_ip_checksum(bad);

@@ -26,9 +26,9 @@ TEST(SipHash, ReferenceVectorsForShortMessages) {
     // The first entries of vectors.h in the reference implementation (same key, message 00..len-1),
     // as little-endian 64-bit values. Covers the empty message and each tail length 1..7 and 8.
     const std::uint64_t expected[] = {
-        0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL, 0x85676696d7fb7e2dULL,
-        0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL, 0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL,
-        0x93f5f5799a932462ULL,
+        0x726fdb47dd0e0e31ULL, 0x74f839c593dc67fdULL, 0x0d6c8009d9a94f5aULL,
+        0x85676696d7fb7e2dULL, 0xcf2794e0277187b7ULL, 0x18765564cd99a68dULL,
+        0xcbc9466e58fee3ceULL, 0xab0200f58b01d137ULL, 0x93f5f5799a932462ULL,
     };
     std::array<unsigned char, 16> msg{};
     for (unsigned i = 0; i < msg.size(); ++i) msg[i] = static_cast<unsigned char>(i);

@@ -123,7 +123,8 @@ TEST(TcpView, RejectsBadChecksum) {
     // Right bytes, wrong pseudo-header. (Swapping source and destination would not show: the
     // one's-complement sum is commutative.)
     EXPECT_TRUE(tcp_view::parse(seg, our_ip, peer_ip));
-    EXPECT_EQ(tcp_view::parse(seg, peer_ip, ip::address{ip::address_v4(10, 0, 0, 9)}).error(), parse_error::bad_checksum);
+    EXPECT_EQ(tcp_view::parse(seg, peer_ip, ip::address{ip::address_v4(10, 0, 0, 9)}).error(),
+              parse_error::bad_checksum);
 }
 
 TEST(TcpView, RejectsBadDataOffset) {
@@ -337,10 +338,12 @@ TEST(TcpEncode, RoundTripRandomSegments) {
         if (rng() & 1) s.options.mss = static_cast<std::uint16_t>(rng());
         if (rng() & 1) s.options.window_scale = static_cast<std::uint8_t>(rng() % 15);
         s.options.sack_permitted = (rng() & 1) != 0;
-        if (rng() & 1) s.options.timestamps = tcp_timestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
+        if (rng() & 1)
+            s.options.timestamps = tcp_timestamps{static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng())};
         s.options.sack_count = static_cast<std::uint8_t>(rng() % 5);
         for (std::size_t i = 0; i < s.options.sack_count; ++i)
-            s.options.sack[i] = {seq_number{static_cast<std::uint32_t>(rng())}, seq_number{static_cast<std::uint32_t>(rng())}};
+            s.options.sack[i] = {seq_number{static_cast<std::uint32_t>(rng())},
+                                 seq_number{static_cast<std::uint32_t>(rng())}};
         // Keep only the blocks that fit, as encode() does; then decode must give s back exactly.
         tcp_options without_sack = s.options;
         without_sack.sack_count = 0;

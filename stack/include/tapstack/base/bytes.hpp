@@ -22,7 +22,7 @@ inline std::uint16_t load_be16(bytes b, std::size_t off) noexcept {
 inline std::uint32_t load_be32(bytes b, std::size_t off) noexcept {
     assert(off + 4 <= b.size());
     return (static_cast<std::uint32_t>(b[off]) << 24) | (static_cast<std::uint32_t>(b[off + 1]) << 16) |
-           (static_cast<std::uint32_t>(b[off + 2]) << 8) | static_cast<std::uint32_t>(b[off + 3]);
+        (static_cast<std::uint32_t>(b[off + 2]) << 8) | static_cast<std::uint32_t>(b[off + 3]);
 }
 inline void store_u8(mutable_bytes b, std::size_t off, std::uint8_t v) noexcept {
     assert(off < b.size());

@@ -29,9 +29,7 @@ public:
         return static_cast<std::uint32_t>(((next() >> 32) * bound) >> 32);
     }
     /// True with probability p (0..1).
-    bool chance(double p) noexcept {
-        return static_cast<double>(next() >> 11) * 0x1.0p-53 < p;
-    }
+    bool chance(double p) noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
 
 private:
     static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }

@@ -20,7 +20,8 @@ public:
         : value_{(std::uint32_t{a} << 24) | (std::uint32_t{b} << 16) | (std::uint32_t{c} << 8) | d} {}
     constexpr std::uint32_t to_uint() const noexcept { return value_; }
     constexpr std::array<std::uint8_t, 4> to_bytes() const noexcept {
-        return {std::uint8_t(value_ >> 24), std::uint8_t(value_ >> 16), std::uint8_t(value_ >> 8), std::uint8_t(value_)};
+        return {std::uint8_t(value_ >> 24), std::uint8_t(value_ >> 16), std::uint8_t(value_ >> 8),
+                std::uint8_t(value_)};
     }
     constexpr bool is_unspecified() const noexcept { return value_ == 0; }
     constexpr bool is_broadcast() const noexcept { return value_ == 0xffffffffu; }
@@ -73,9 +74,7 @@ public:
     constexpr family get_family() const noexcept { return family_; }
     constexpr bool is_v4() const noexcept { return family_ == family::v4; }
     constexpr bool is_v6() const noexcept { return family_ == family::v6; }
-    constexpr address_v4 to_v4() const noexcept {
-        return address_v4{bytes_[12], bytes_[13], bytes_[14], bytes_[15]};
-    }
+    constexpr address_v4 to_v4() const noexcept { return address_v4{bytes_[12], bytes_[13], bytes_[14], bytes_[15]}; }
     constexpr address_v6 to_v6() const noexcept { return address_v6{bytes_}; }
     constexpr bool is_unspecified() const noexcept {
         return is_v4() ? to_v4().is_unspecified() : to_v6().is_unspecified();

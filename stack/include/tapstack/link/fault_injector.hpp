@@ -13,10 +13,10 @@
 namespace tapstack::link {
 
 struct fault_config {
-    double drop = 0.0;       // probability a frame is discarded
+    double drop = 0.0;  // probability a frame is discarded
     double duplicate = 0.0;  // probability a forwarded frame is sent twice, back to back
-    double reorder = 0.0;    // probability a frame is held back and sent after the next one
-    double corrupt = 0.0;    // probability one byte past the Ethernet header is flipped
+    double reorder = 0.0;  // probability a frame is held back and sent after the next one
+    double corrupt = 0.0;  // probability one byte past the Ethernet header is flipped
     std::uint64_t seed = 1;
     /// Frames longer than this pass through untouched (never held or corrupted): the buffers
     /// for held and corrupted copies are this size, allocated once at construction.
@@ -25,12 +25,12 @@ struct fault_config {
 
 struct fault_stats {
     std::uint64_t in_frames = 0;
-    std::uint64_t out_frames = 0;    // every send to the next sink, duplicates included
+    std::uint64_t out_frames = 0;  // every send to the next sink, duplicates included
     std::uint64_t dropped = 0;
     std::uint64_t duplicated = 0;
-    std::uint64_t reordered = 0;     // frames held back
+    std::uint64_t reordered = 0;  // frames held back
     std::uint64_t corrupted = 0;
-    std::uint64_t oversize = 0;      // passed through untouched: larger than max_frame_size
+    std::uint64_t oversize = 0;  // passed through untouched: larger than max_frame_size
 };
 
 /// Decisions per frame, in this order: drop; corrupt (a copy, never the caller's buffer);
@@ -60,8 +60,8 @@ private:
     fault_config cfg_;
     frame_sink* next_;
     random_source rng_;
-    std::vector<std::byte> held_;     // cfg_.max_frame_size bytes
-    std::size_t held_size_ = 0;       // 0: nothing held (frames are never empty when held)
+    std::vector<std::byte> held_;  // cfg_.max_frame_size bytes
+    std::size_t held_size_ = 0;  // 0: nothing held (frames are never empty when held)
     bool releasing_ = false;
     std::vector<std::byte> scratch_;  // the corrupted copy
     fault_stats stats_;

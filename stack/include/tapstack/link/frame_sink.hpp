@@ -17,6 +17,7 @@ public:
     /// fault_injector, ...) keeps this default, which does it in software (segment_in_software)
     /// and calls send_frame once per resulting frame.
     virtual void send_offloaded(bytes frame, instant now, const tx_offload& offload);
+
 protected:
     ~frame_sink() = default;
 };

@@ -16,9 +16,9 @@
 namespace tapstack::link {
 
 struct memory_link_config {
-    std::size_t queue_frames = 256;        // per direction; a full queue drops (like a NIC ring)
-    std::size_t max_frame_size = 1518;     // larger frames are dropped and counted
-    instant start{};                       // the virtual clock's first reading
+    std::size_t queue_frames = 256;  // per direction; a full queue drops (like a NIC ring)
+    std::size_t max_frame_size = 1518;  // larger frames are dropped and counted
+    instant start{};  // the virtual clock's first reading
     /// Deliveries allowed at one instant before settle() gives up: two stacks answering each
     /// other forever (a bug) must end a test, not hang it.
     std::uint64_t max_frames_per_instant = 1'000'000;
@@ -41,7 +41,7 @@ struct memory_link_stats {
     std::uint64_t delivered_to_b = 0;
     std::uint64_t full_drops = 0;
     std::uint64_t oversize_drops = 0;
-    std::uint64_t storms = 0;              // times max_frames_per_instant was hit
+    std::uint64_t storms = 0;  // times max_frames_per_instant was hit
     std::uint64_t partial_checksum_frames = 0;  // queued with checksum_offload, checksum left partial
 };
 
@@ -107,7 +107,7 @@ private:
         static station_ref of(S& s) noexcept {
             station_ref r{&s, [](void* o, bytes f, instant t) { static_cast<S*>(o)->receive(f, t); },
                           [](void* o, instant t) -> std::optional<instant> { return static_cast<S*>(o)->poll(t); }};
-            if constexpr (requires(S& x, bytes f, instant t, const rx_offload& off) { x.receive(f, t, off); })
+            if constexpr (requires(S & x, bytes f, instant t, const rx_offload& off) { x.receive(f, t, off); })
                 r.receive_offloaded = [](void* o, bytes f, instant t, const rx_offload& off) {
                     static_cast<S*>(o)->receive(f, t, off);
                 };

@@ -29,13 +29,13 @@ struct vnet_header {
     static constexpr std::size_t size = 10;
     static constexpr std::uint8_t flag_needs_csum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
     static constexpr std::uint8_t flag_data_valid = 2;  // VIRTIO_NET_HDR_F_DATA_VALID
-    static constexpr std::uint8_t gso_ecn = 0x80;       // VIRTIO_NET_HDR_GSO_ECN
+    static constexpr std::uint8_t gso_ecn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN
 
     std::uint8_t flags = 0;
     std::uint8_t gso_type = 0;
-    std::uint16_t hdr_len = 0;      // Ethernet + IP + TCP header bytes of a GSO frame
-    std::uint16_t gso_size = 0;     // payload bytes per segment after splitting
-    std::uint16_t csum_start = 0;   // from the start of the frame: where the checksummed part begins
+    std::uint16_t hdr_len = 0;  // Ethernet + IP + TCP header bytes of a GSO frame
+    std::uint16_t gso_size = 0;  // payload bytes per segment after splitting
+    std::uint16_t csum_start = 0;  // from the start of the frame: where the checksummed part begins
     std::uint16_t csum_offset = 0;  // from csum_start: where the checksum field is (16 TCP, 6 UDP)
 
     /// Fields are in the host's byte order: a TAP's vnet header is "legacy" virtio, native
@@ -64,10 +64,10 @@ struct rx_offload {
 /// What the stack asks of the link for one outbound frame (a TCP super-segment).
 struct tx_offload {
     gso_kind gso = gso_kind::none;
-    std::uint16_t gso_size = 0;     // MSS: payload bytes per segment
-    std::uint16_t hdr_len = 0;      // Ethernet + IP + TCP header bytes
-    bool needs_csum = false;        // the TCP checksum field holds the pseudo-header sum only
-    std::uint16_t csum_start = 0;   // offset of the TCP header in the frame
+    std::uint16_t gso_size = 0;  // MSS: payload bytes per segment
+    std::uint16_t hdr_len = 0;  // Ethernet + IP + TCP header bytes
+    bool needs_csum = false;  // the TCP checksum field holds the pseudo-header sum only
+    std::uint16_t csum_start = 0;  // offset of the TCP header in the frame
     std::uint16_t csum_offset = 0;  // 16: TCP's checksum field
 
     vnet_header to_vnet_header() const noexcept;

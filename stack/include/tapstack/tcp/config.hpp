@@ -15,20 +15,20 @@ struct config {
     /// Assumed when the peer sends no MSS option (RFC 9293 §3.7.1, RFC 1122 4.2.2.6).
     std::uint16_t default_peer_mss = 536;
     bool window_scaling = true;  // RFC 7323
-    bool timestamps = true;      // RFC 7323
-    bool sack = true;            // RFC 2018
-    bool nagle = true;           // RFC 896 / RFC 1122 4.2.3.4
+    bool timestamps = true;  // RFC 7323
+    bool sack = true;  // RFC 2018
+    bool nagle = true;  // RFC 896 / RFC 1122 4.2.3.4
     /// RFC 1122 4.2.3.2: less than 0.5 s; Linux uses 40 ms minimum. RFC 5681 §4.2: at most 500 ms.
     duration delayed_ack = 40ms;
     /// Full-sized segments that may arrive in one batch (one wakeup of the link) before an ACK
     /// goes out at once; below this, a batch's second segment makes an ACK due at the batch's
     /// end, one ACK for the burst. 2 is RFC 5681 §4.2's strict "every second segment".
     std::uint32_t stretch_ack_segments = 16;
-    duration msl = 30s;          // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
-    duration initial_rto = 1s;   // RFC 6298 §2.1
-    duration min_rto = 200ms;    // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
-    duration max_rto = 60s;      // RFC 6298 §2.5
-    std::uint8_t max_retries = 12;      // data retransmissions before timed_out (RFC 1122 R2)
+    duration msl = 30s;  // TIME-WAIT lasts 2*MSL (RFC 9293 §3.4.2)
+    duration initial_rto = 1s;  // RFC 6298 §2.1
+    duration min_rto = 200ms;  // Linux's floor; RFC 6298 says 1 s SHOULD, allowed lower
+    duration max_rto = 60s;  // RFC 6298 §2.5
+    std::uint8_t max_retries = 12;  // data retransmissions before timed_out (RFC 1122 R2)
     /// R2 for an orphan (closed by the application, so nobody waits on it): a peer that
     /// vanished must not hold a connection for max_retries backed-off RTOs (up to 13 minutes).
     /// Like Linux's tcp_orphan_retries (its default 0 means 8). Also bounds unanswered
@@ -40,8 +40,8 @@ struct config {
     std::uint8_t r1_retries = 3;
     // RFC 9293 MUST-23 (RFC 1122 4.2.3.5): keep trying to open for at least 3 minutes:
     // 1+2+4+8+16+32+60 s of backed-off RTOs, then one more max_rto, is 183 s.
-    std::uint8_t max_syn_retries = 7;   // SYN retransmissions before timed_out
-    duration keepalive_idle = 7200s;    // RFC 1122 4.2.3.6: no less than two hours by default
+    std::uint8_t max_syn_retries = 7;  // SYN retransmissions before timed_out
+    duration keepalive_idle = 7200s;  // RFC 1122 4.2.3.6: no less than two hours by default
     duration keepalive_interval = 75s;
     std::uint8_t keepalive_probes = 9;
     /// An orphaned FIN-WAIT-2 (closed by the application, the peer never sends FIN) is dropped

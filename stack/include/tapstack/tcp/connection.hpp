@@ -14,8 +14,17 @@
 namespace tapstack::tcp {
 
 enum class state : std::uint8_t {
-    closed, listen, syn_sent, syn_received, established, fin_wait_1, fin_wait_2,
-    close_wait, closing, last_ack, time_wait,
+    closed,
+    listen,
+    syn_sent,
+    syn_received,
+    established,
+    fin_wait_1,
+    fin_wait_2,
+    close_wait,
+    closing,
+    last_ack,
+    time_wait,
 };
 /// "SYN-SENT", "ESTABLISHED", ... as RFC 9293 spells them.
 std::string_view to_string(state s) noexcept;
@@ -23,37 +32,43 @@ std::string_view to_string(state s) noexcept;
 /// Why a connection ended other than by an orderly close. host_unreachable comes from an ICMP
 /// error (RFC 1122 4.2.3.9): a hard one in SYN-SENT, or a soft one remembered until a timeout.
 enum class error : std::uint8_t {
-    none, connection_refused, connection_reset, timed_out, connection_aborted, host_unreachable,
+    none,
+    connection_refused,
+    connection_reset,
+    timed_out,
+    connection_aborted,
+    host_unreachable,
 };
 std::string_view to_string(error e) noexcept;
 
 /// A snapshot of the send/receive variables, for tests, `ss`-like tools and logs.
 struct connection_info {
     seq_number iss, irs, snd_una, snd_nxt, snd_max, rcv_nxt;
-    std::uint32_t snd_wnd = 0;       // scaled, bytes
-    std::uint32_t rcv_wnd = 0;       // last advertised, bytes
+    std::uint32_t snd_wnd = 0;  // scaled, bytes
+    std::uint32_t rcv_wnd = 0;  // last advertised, bytes
     std::uint32_t cwnd = 0, ssthresh = 0;
-    std::uint16_t peer_mss = 0;      // from the peer's SYN, or config.default_peer_mss
-    std::uint16_t smss = 0;          // payload bytes of a full-sized segment we send
+    std::uint16_t peer_mss = 0;  // from the peer's SYN, or config.default_peer_mss
+    std::uint16_t smss = 0;  // payload bytes of a full-sized segment we send
     std::uint8_t snd_wscale = 0, rcv_wscale = 0;
     bool window_scaling = false, timestamps = false, sack = false;
     bool in_recovery = false;
     duration srtt{}, rttvar{}, rto{};
-    std::uint32_t ooo_bytes = 0;     // out-of-order bytes held
+    std::uint32_t ooo_bytes = 0;  // out-of-order bytes held
     error soft_error = error::none;  // the last soft ICMP error (RFC 1122 4.2.3.9), none once an ACK made progress
 };
 
 /// What became of an ICMP error that quoted one of this connection's segments.
 enum class icmp_outcome : std::uint8_t {
-    delivered,      // acted on (aborted, remembered as the soft error, or the MSS went down)
+    delivered,  // acted on (aborted, remembered as the soft error, or the MSS went down)
     out_of_window,  // RFC 5927 §4.1: the quoted sequence number is not in SND.UNA..SND.NXT-1
-    ignored,        // a state where it means nothing (LISTEN, CLOSED, TIME-WAIT), or an MSS not lower
+    ignored,  // a state where it means nothing (LISTEN, CLOSED, TIME-WAIT), or an MSS not lower
 };
 
 /// Where a connection's outgoing segments go (the socket layer wraps them in IP).
 class segment_sink {
 public:
     virtual void send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) = 0;
+
 protected:
     ~segment_sink() = default;
 };
@@ -62,16 +77,17 @@ protected:
 class connection_observer {
 public:
     enum event : std::uint8_t {
-        established = 1,   // SYN-SENT/SYN-RECEIVED -> ESTABLISHED
-        readable = 2,      // new data, or FIN (eof), or an error
-        writable = 4,      // send buffer space opened
-        closed = 8,        // reached CLOSED (orderly, reset or timed out): may be freed once released
+        established = 1,  // SYN-SENT/SYN-RECEIVED -> ESTABLISHED
+        readable = 2,  // new data, or FIN (eof), or an error
+        writable = 4,  // send buffer space opened
+        closed = 8,  // reached CLOSED (orderly, reset or timed out): may be freed once released
         /// R1 reached (RFC 9293 MUST-20, RFC 1122 4.2.3.5): the same segment went unacknowledged
         /// through config.r1_retries retransmissions. Negative advice for the IP layer, which
         /// should revalidate the next hop (RFC 1122 2.3.2.1); the connection carries on.
         retransmit_trouble = 16,
     };
     virtual void on_connection_event(class connection& c, std::uint8_t events) = 0;
+
 protected:
     ~connection_observer() = default;
 };

@@ -8,9 +8,9 @@
 namespace tapstack::tcp {
 
 struct seq_range {
-    seq_number left;             // first byte
-    seq_number right;            // one past the last
-    std::uint64_t stamp = 0;     // when it last grew: RFC 2018 §4 reports the newest block first
+    seq_number left;  // first byte
+    seq_number right;  // one past the last
+    std::uint64_t stamp = 0;  // when it last grew: RFC 2018 §4 reports the newest block first
     std::uint32_t size() const noexcept { return static_cast<std::uint32_t>(right - left); }
 };
 

@@ -13,7 +13,10 @@ public:
 
     constexpr seq_number operator+(std::uint32_t n) const noexcept { return seq_number{value_ + n}; }
     constexpr seq_number operator-(std::uint32_t n) const noexcept { return seq_number{value_ - n}; }
-    constexpr seq_number& operator+=(std::uint32_t n) noexcept { value_ += n; return *this; }
+    constexpr seq_number& operator+=(std::uint32_t n) noexcept {
+        value_ += n;
+        return *this;
+    }
     /// Signed distance from b to a: positive when a is after b.
     friend constexpr std::int32_t operator-(seq_number a, seq_number b) noexcept {
         return static_cast<std::int32_t>(a.value_ - b.value_);

@@ -12,17 +12,17 @@ struct tcp_stats {
     std::uint64_t in_segs = 0;
     std::uint64_t out_segs = 0;
     std::uint64_t retrans_segs = 0;
-    std::uint64_t in_errs = 0;         // bad checksum or header
+    std::uint64_t in_errs = 0;  // bad checksum or header
     std::uint64_t out_rsts = 0;
     std::uint64_t in_rsts = 0;
     std::uint64_t fast_retransmits = 0;
-    std::uint64_t timeouts = 0;        // RTO expirations
+    std::uint64_t timeouts = 0;  // RTO expirations
     std::uint64_t out_of_order_segs = 0;
     std::uint64_t out_of_order_drops = 0;  // held bytes bound reached
     std::uint64_t duplicate_segs = 0;
     std::uint64_t challenge_acks = 0;
     std::uint64_t challenge_acks_suppressed = 0;
-    std::uint64_t in_window_drops = 0;     // not acceptable (RFC 9293 §3.10.7.4 first check)
+    std::uint64_t in_window_drops = 0;  // not acceptable (RFC 9293 §3.10.7.4 first check)
     std::uint64_t paws_drops = 0;
     std::uint64_t zero_window_probes = 0;
     std::uint64_t keepalive_probes = 0;
@@ -38,20 +38,21 @@ struct tcp_stats {
     std::uint64_t time_wait_reuses = 0;
     // Connection-level extras (tcp/connection.cpp)
     std::uint64_t syn_retransmits = 0;
-    std::uint64_t sack_retransmits = 0;      // retransmissions chosen from the SACK scoreboard
+    std::uint64_t sack_retransmits = 0;  // retransmissions chosen from the SACK scoreboard
     std::uint64_t dup_acks_in = 0;
     std::uint64_t rtt_samples = 0;
-    std::uint64_t window_updates = 0;        // ACKs sent because the application read
-    std::uint64_t ack_unacceptable = 0;      // RFC 5961 §5 ACK outside the window
-    std::uint64_t data_after_close_rsts = 0; // RFC 1122 4.2.2.13
+    std::uint64_t window_updates = 0;  // ACKs sent because the application read
+    std::uint64_t ack_unacceptable = 0;  // RFC 5961 §5 ACK outside the window
+    std::uint64_t data_after_close_rsts = 0;  // RFC 1122 4.2.2.13
     // Resource bounds and abandoned peers (hardening)
-    std::uint64_t buffer_bytes_in_use = 0;   // a gauge: send+receive ring bytes allocated now
-    std::uint64_t buffer_memory_refusals = 0; // a ring not allocated: config.max_buffer_memory reached
-    std::uint64_t buffer_memory_drops = 0;   // data segments dropped for that reason
+    std::uint64_t buffer_bytes_in_use = 0;  // a gauge: send+receive ring bytes allocated now
+    std::uint64_t buffer_memory_refusals = 0;  // a ring not allocated: config.max_buffer_memory reached
+    std::uint64_t buffer_memory_drops = 0;  // data segments dropped for that reason
     std::uint64_t fin_wait_2_timeouts = 0;
-    std::uint64_t negative_advice = 0;       // R1 reached: the IP layer was told (RFC 9293 MUST-20)
-    std::uint64_t user_timeouts = 0;         // connections failed by their per-connection R2 (MUST-21)
-    std::uint64_t syn_backlog_evictions = 0; // half-open connections dropped to admit a SYN (random drop)   // orphaned FIN-WAIT-2 dropped (config.fin_wait_2_timeout)
+    std::uint64_t negative_advice = 0;  // R1 reached: the IP layer was told (RFC 9293 MUST-20)
+    std::uint64_t user_timeouts = 0;  // connections failed by their per-connection R2 (MUST-21)
+    std::uint64_t syn_backlog_evictions =
+        0;  // half-open connections dropped to admit a SYN (random drop)   // orphaned FIN-WAIT-2 dropped (config.fin_wait_2_timeout)
 };
 
 }  // namespace tapstack::tcp

@@ -28,8 +28,8 @@ private:
 std::uint16_t internet_checksum(bytes data) noexcept;
 
 /// Adds the TCP/UDP pseudo-header for either family (RFC 793 §3.1 / RFC 768 / RFC 8200 §8.1).
-void add_pseudo_header(checksum_accumulator& acc, const ip::address& src, const ip::address& dst,
-                       std::uint8_t protocol, std::uint32_t upper_layer_length) noexcept;
+void add_pseudo_header(checksum_accumulator& acc, const ip::address& src, const ip::address& dst, std::uint8_t protocol,
+                       std::uint32_t upper_layer_length) noexcept;
 
 namespace detail {
 
@@ -37,7 +37,7 @@ namespace detail {
 /// tests and benchmarks only; not part of the API.
 enum class checksum_impl : std::uint8_t {
     scalar,  ///< portable: four 64-bit accumulators, 8 bytes per load
-    avx2,    ///< x86-64 with AVX2 (checked by CPUID): 32 bytes per load
+    avx2,  ///< x86-64 with AVX2 (checked by CPUID): 32 bytes per load
 };
 
 /// Whether `impl` is compiled in and this CPU can run it.

@@ -5,10 +5,19 @@ namespace tapstack::wire {
 
 constexpr std::size_t icmp_header_size = 8;
 
-enum class icmp_type : std::uint8_t { echo_reply = 0, destination_unreachable = 3, echo_request = 8, time_exceeded = 11 };
+enum class icmp_type : std::uint8_t {
+    echo_reply = 0,
+    destination_unreachable = 3,
+    echo_request = 8,
+    time_exceeded = 11
+};
 
 enum class icmp_unreachable_code : std::uint8_t {
-    net = 0, host = 1, protocol = 2, port = 3, fragmentation_needed = 4,
+    net = 0,
+    host = 1,
+    protocol = 2,
+    port = 3,
+    fragmentation_needed = 4,
 };
 
 class icmp_view {

@@ -10,14 +10,25 @@ namespace tapstack::wire {
 constexpr std::size_t icmpv6_header_size = 8;
 
 enum class icmpv6_type : std::uint8_t {
-    destination_unreachable = 1, packet_too_big = 2, time_exceeded = 3, parameter_problem = 4,
-    echo_request = 128, echo_reply = 129,
-    router_solicitation = 133, router_advertisement = 134,
-    neighbor_solicitation = 135, neighbor_advertisement = 136, redirect = 137,
+    destination_unreachable = 1,
+    packet_too_big = 2,
+    time_exceeded = 3,
+    parameter_problem = 4,
+    echo_request = 128,
+    echo_reply = 129,
+    router_solicitation = 133,
+    router_advertisement = 134,
+    neighbor_solicitation = 135,
+    neighbor_advertisement = 136,
+    redirect = 137,
 };
 
 enum class icmpv6_unreachable_code : std::uint8_t {
-    no_route = 0, prohibited = 1, beyond_scope = 2, address = 3, port = 4,
+    no_route = 0,
+    prohibited = 1,
+    beyond_scope = 2,
+    address = 3,
+    port = 4,
 };
 
 /// RFC 4443 §2.1: types 0..127 are errors, 128..255 informational.
@@ -26,7 +37,8 @@ constexpr bool is_icmpv6_error(std::uint8_t type) noexcept { return type < 128; 
 class icmpv6_view {
 public:
     /// Needs 8 bytes and a checksum that verifies over the IPv6 pseudo-header (RFC 4443 §2.3).
-    static parse_result<icmpv6_view> parse(bytes message, const ip::address_v6& src, const ip::address_v6& dst) noexcept;
+    static parse_result<icmpv6_view> parse(bytes message, const ip::address_v6& src,
+                                           const ip::address_v6& dst) noexcept;
     std::uint8_t type() const noexcept { return load_u8(bytes_, 0); }
     std::uint8_t code() const noexcept { return load_u8(bytes_, 1); }
     std::uint16_t identifier() const noexcept { return load_be16(bytes_, 4); }
@@ -54,7 +66,11 @@ struct icmpv6_header {
 // ---------------------------------------------------------------- Neighbor Discovery
 
 enum class ndp_option_type : std::uint8_t {
-    source_link_layer = 1, target_link_layer = 2, prefix_information = 3, redirected_header = 4, mtu = 5,
+    source_link_layer = 1,
+    target_link_layer = 2,
+    prefix_information = 3,
+    redirected_header = 4,
+    mtu = 5,
 };
 
 /// RFC 4861 §7.1.1/§7.1.2/§6.1.2: the checks every receiver of NDP messages makes. The hop

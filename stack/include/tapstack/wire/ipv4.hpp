@@ -28,7 +28,9 @@ public:
     bytes options() const noexcept { return bytes_.subspan(20, header_length() - 20u); }
     /// The whole header, options included (ICMP errors quote it).
     bytes header() const noexcept { return bytes_.first(header_length()); }
-    bytes payload() const noexcept { return bytes_.subspan(header_length(), std::size_t{total_length()} - header_length()); }
+    bytes payload() const noexcept {
+        return bytes_.subspan(header_length(), std::size_t{total_length()} - header_length());
+    }
     /// Header plus payload, without link padding.
     bytes packet() const noexcept { return bytes_.first(total_length()); }
 

@@ -15,7 +15,12 @@ constexpr std::size_t ipv6_fragment_header_size = 8;
 
 /// Next-header values that are IPv6 extension headers (RFC 8200 §4) or "nothing follows".
 enum class ipv6_next_header : std::uint8_t {
-    hop_by_hop = 0, routing = 43, fragment = 44, esp = 50, auth = 51, no_next_header = 59,
+    hop_by_hop = 0,
+    routing = 43,
+    fragment = 44,
+    esp = 50,
+    auth = 51,
+    no_next_header = 59,
     destination_options = 60,
 };
 
@@ -61,7 +66,7 @@ struct ipv6_header {
 /// The fragment header (RFC 8200 §4.5).
 struct ipv6_fragment {
     std::uint8_t next_header = 0;
-    std::uint16_t offset = 0;          // in bytes (the field holds 8-byte units)
+    std::uint16_t offset = 0;  // in bytes (the field holds 8-byte units)
     bool more_fragments = false;
     std::uint32_t identification = 0;
     /// Where the fragment header starts, counted from the start of the IPv6 header.
@@ -71,28 +76,30 @@ struct ipv6_fragment {
 
 /// ICMPv6 parameter-problem codes (RFC 4443 §3.4).
 enum class ipv6_problem : std::uint8_t {
-    erroneous_header_field = 0, unrecognized_next_header = 1, unrecognized_option = 2,
+    erroneous_header_field = 0,
+    unrecognized_next_header = 1,
+    unrecognized_option = 2,
 };
 
 /// The result of walking a packet's extension headers.
 struct ipv6_walk {
     enum class outcome : std::uint8_t {
-        upper_layer,       // `protocol` at `offset` is what to deliver
-        no_next_header,    // 59: nothing follows, drop silently
-        discard,           // drop silently (unknown option with action 01, too many headers)
-        problem,           // drop and answer with parameter problem `code` at `pointer`
+        upper_layer,  // `protocol` at `offset` is what to deliver
+        no_next_header,  // 59: nothing follows, drop silently
+        discard,  // drop silently (unknown option with action 01, too many headers)
+        problem,  // drop and answer with parameter problem `code` at `pointer`
         problem_unless_multicast,  // the same, but only if the destination was not multicast
-        truncated,         // a header runs past the packet
+        truncated,  // a header runs past the packet
     };
     outcome result = outcome::truncated;
-    std::uint8_t protocol = 0;          // next header after the last extension header
-    std::size_t offset = 0;             // from the start of the IPv6 header
+    std::uint8_t protocol = 0;  // next header after the last extension header
+    std::size_t offset = 0;  // from the start of the IPv6 header
     /// The byte that names `protocol` (for "unrecognized next header", RFC 8200 §4).
     std::size_t next_header_pointer = 6;
     std::optional<ipv6_fragment> fragment;  // the walk stops after a fragment header
     ipv6_problem code = ipv6_problem::erroneous_header_field;
-    std::uint32_t pointer = 0;          // for parameter problem, from the start of the IPv6 header
-    std::uint8_t headers = 0;           // extension headers walked
+    std::uint32_t pointer = 0;  // for parameter problem, from the start of the IPv6 header
+    std::uint8_t headers = 0;  // extension headers walked
 };
 
 /// Walks hop-by-hop, destination options, routing and fragment headers in order (RFC 8200

@@ -24,14 +24,14 @@ struct tcp_flags {
 };
 
 struct sack_block {
-    seq_number left;   // first sequence number of the block
+    seq_number left;  // first sequence number of the block
     seq_number right;  // one past the last
     friend bool operator==(const sack_block&, const sack_block&) noexcept = default;
 };
 
 struct tcp_timestamps {
     std::uint32_t value = 0;  // TSval
-    std::uint32_t echo = 0;   // TSecr
+    std::uint32_t echo = 0;  // TSecr
     friend bool operator==(const tcp_timestamps&, const tcp_timestamps&) noexcept = default;
 };
 
@@ -89,7 +89,9 @@ public:
     tcp_flags flags() const noexcept { return tcp_flags::from_byte(load_u8(bytes_, 13)); }
     std::uint16_t window() const noexcept { return load_be16(bytes_, 14); }
     std::uint16_t urgent_pointer() const noexcept { return load_be16(bytes_, 18); }
-    bytes options() const noexcept { return bytes_.subspan(tcp_min_header_size, header_length() - tcp_min_header_size); }
+    bytes options() const noexcept {
+        return bytes_.subspan(tcp_min_header_size, header_length() - tcp_min_header_size);
+    }
     bytes payload() const noexcept { return bytes_.subspan(header_length()); }
     /// Decodes header and options; fails with bad_option when an option is malformed.
     parse_result<tcp_segment> decode() const noexcept;

@@ -27,7 +27,8 @@ struct udp_header {
     std::uint16_t destination_port = 0;
     /// Writes the header at out[0..8); the payload must already be at out[8..8+payload_size).
     /// Always computes the checksum (a computed 0 is sent as 0xffff, RFC 768).
-    void encode(mutable_bytes out, std::size_t payload_size, const ip::address& src, const ip::address& dst) const noexcept;
+    void encode(mutable_bytes out, std::size_t payload_size, const ip::address& src,
+                const ip::address& dst) const noexcept;
 };
 
 }  // namespace tapstack::wire

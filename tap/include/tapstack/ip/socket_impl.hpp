@@ -123,7 +123,7 @@ protected:
     boost::asio::any_io_executor ex_;
     socket_handle handle_{};
     bool scheduled_ = false;
-    bool processing_ = false;     // inside run_process()
+    bool processing_ = false;  // inside run_process()
     bool process_again_ = false;  // an event arrived meanwhile: go round again
     std::uint64_t next_id_ = 1;
 
@@ -168,7 +168,8 @@ private:
 
     using hook_option = boost::intrusive::member_hook<socket_impl_base, boost::intrusive::list_member_hook<>,
                                                       &socket_impl_base::service_hook_>;
-    using list_type = boost::intrusive::list<socket_impl_base, hook_option, boost::intrusive::constant_time_size<false>>;
+    using list_type =
+        boost::intrusive::list<socket_impl_base, hook_option, boost::intrusive::constant_time_size<false>>;
     std::mutex mutex_;  // sockets of one context may be made on several threads (one per stack)
     list_type impls_;
     bool shut_down_ = false;
@@ -311,7 +312,8 @@ void post_completion(const boost::asio::any_io_executor& io_ex, Handler h, Args.
     // Queued on the socket's executor (so never inline), then dispatched to the handler's own
     // associated executor (a strand, the system executor of use_future, ...), as Asio does.
     auto ex = boost::asio::get_associated_executor(h, io_ex);
-    boost::asio::post(io_ex, boost::asio::bind_executor(std::move(ex), [h = std::move(h), ... a = std::move(args)]() mutable {
+    boost::asio::post(io_ex,
+                      boost::asio::bind_executor(std::move(ex), [h = std::move(h), ... a = std::move(args)]() mutable {
                           std::move(h)(std::move(a)...);
                       }));
 }

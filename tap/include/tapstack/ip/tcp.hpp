@@ -294,7 +294,9 @@ public:
     // Options: tcp::no_delay, socket_base::keep_alive, socket_base::reuse_address. Set before
     // open, they are remembered and applied on open/connect.
     void set_option(const no_delay& o, boost::system::error_code& ec) { ec = ensure_impl().set_no_delay(o.value()); }
-    void set_option(const keep_alive& o, boost::system::error_code& ec) { ec = ensure_impl().set_keep_alive(o.value()); }
+    void set_option(const keep_alive& o, boost::system::error_code& ec) {
+        ec = ensure_impl().set_keep_alive(o.value());
+    }
     void set_option(const reuse_address& o, boost::system::error_code& ec) {
         ec = ensure_impl().set_reuse_address(o.value());
     }

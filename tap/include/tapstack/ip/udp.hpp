@@ -142,7 +142,8 @@ public:
         return impl_->try_send_to(detail::to_buffer_list_const(buffers), to, ec);
     }
     template <class MutableBufferSequence>
-    std::size_t receive_from(const MutableBufferSequence& buffers, endpoint_type& sender, boost::system::error_code& ec) {
+    std::size_t receive_from(const MutableBufferSequence& buffers, endpoint_type& sender,
+                             boost::system::error_code& ec) {
         return impl_->try_receive_from(detail::to_buffer_list_mutable(buffers), &sender, ec);
     }
 

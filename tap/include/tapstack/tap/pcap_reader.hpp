@@ -20,10 +20,10 @@ public:
 };
 
 struct pcap_record {
-    bytes frame;                          // borrowed until the next call to next()
-    std::chrono::nanoseconds timestamp;   // as recorded, nanosecond resolution
-    std::uint32_t original_length = 0;    // > frame.size() when the capture's snaplen cut it
-    std::uint64_t index = 0;              // 0-based record number
+    bytes frame;  // borrowed until the next call to next()
+    std::chrono::nanoseconds timestamp;  // as recorded, nanosecond resolution
+    std::uint32_t original_length = 0;  // > frame.size() when the capture's snaplen cut it
+    std::uint64_t index = 0;  // 0-based record number
 };
 
 class pcap_reader {

@@ -35,11 +35,11 @@ public:
 
 /// The service listening in the replayed stack, written on the core socket API.
 enum class replay_app : std::uint8_t {
-    echo,        // TCP/UDP echo (RFC 862)
-    discard,     // TCP/UDP discard (RFC 863)
-    chargen,     // TCP/UDP character generator (RFC 864)
+    echo,  // TCP/UDP echo (RFC 862)
+    discard,  // TCP/UDP discard (RFC 863)
+    chargen,  // TCP/UDP character generator (RFC 864)
     http_hello,  // answers any HTTP request with a fixed 200 page, then closes
-    none,        // nothing listens: every SYN is answered with RST, every datagram with ICMP
+    none,  // nothing listens: every SYN is answered with RST, every datagram with ICMP
 };
 std::optional<replay_app> replay_app_from_string(std::string_view s) noexcept;
 std::string_view to_string(replay_app a) noexcept;
@@ -121,7 +121,7 @@ struct replay_difference {
     kind what = kind::differing;
     std::int64_t recorded_index = -1;
     std::int64_t replayed_index = -1;
-    std::string field;     // the first differing field ("" for missing/extra)
+    std::string field;  // the first differing field ("" for missing/extra)
     std::string recorded;  // the field's value (or a one-line frame summary)
     std::string replayed;
 };
@@ -134,7 +134,7 @@ struct replay_flow_report {
     std::uint64_t matched = 0;
     std::uint64_t differing = 0;
     std::uint64_t missing = 0;  // recorded, not replayed
-    std::uint64_t extra = 0;    // replayed, not recorded
+    std::uint64_t extra = 0;  // replayed, not recorded
     std::uint64_t tolerated_unmatched = 0;  // missing/extra the tolerance accepts
     std::vector<replay_difference> details;
     bool equivalent() const noexcept { return differing == 0 && missing == 0 && extra == 0; }
@@ -145,7 +145,7 @@ struct replay_report {
     ip::address_v4 host_ip;
     std::optional<ip::address_v6> host_ip6;
     link::mac_address host_mac;
-    std::uint64_t frames = 0;          // records in the capture
+    std::uint64_t frames = 0;  // records in the capture
     std::uint64_t frames_to_host = 0;  // fed to the stack
     std::uint64_t frames_by_host = 0;  // compared against
     std::uint64_t frames_ignored = 0;  // neither (other hosts' traffic)

@@ -50,25 +50,25 @@ struct runtime_config {
 };
 
 struct runtime_stats {
-    std::uint64_t wakeups = 0;         // readable notifications handled
+    std::uint64_t wakeups = 0;  // readable notifications handled
     std::uint64_t frames_read = 0;
     std::uint64_t bytes_read = 0;
     std::uint64_t read_errors = 0;
-    std::uint64_t read_bound_hits = 0; // wakeups that stopped at max_frames_per_wakeup
+    std::uint64_t read_bound_hits = 0;  // wakeups that stopped at max_frames_per_wakeup
     std::uint64_t frames_written = 0;
     std::uint64_t bytes_written = 0;
-    std::uint64_t write_drops = 0;     // EAGAIN/ENOBUFS: the kernel's queue was full
+    std::uint64_t write_drops = 0;  // EAGAIN/ENOBUFS: the kernel's queue was full
     std::uint64_t write_errors = 0;
     std::uint64_t timer_fires = 0;
     // Offload (a device opened with IFF_VNET_HDR)
-    std::uint64_t rx_gso_frames = 0;       // TCP super-frames from the kernel (GSO type TCPV4/6)
-    std::uint64_t rx_partial_csum = 0;     // frames marked NEEDS_CSUM
-    std::uint64_t rx_csum_completed = 0;   // of those, non-TCP ones whose checksum we filled in
-    std::uint64_t tx_gso_frames = 0;       // super-segments written with a GSO header
+    std::uint64_t rx_gso_frames = 0;  // TCP super-frames from the kernel (GSO type TCPV4/6)
+    std::uint64_t rx_partial_csum = 0;  // frames marked NEEDS_CSUM
+    std::uint64_t rx_csum_completed = 0;  // of those, non-TCP ones whose checksum we filled in
+    std::uint64_t tx_gso_frames = 0;  // super-segments written with a GSO header
     // The runtime's executor (see runtime_executor)
-    std::uint64_t deferred_run = 0;        // jobs run from the runtime's own queue
-    std::uint64_t deferred_in_batch = 0;   // of those, run right after a receive batch or timer
-    std::uint64_t drain_reads = 0;         // wakeups that read on past the first frame
+    std::uint64_t deferred_run = 0;  // jobs run from the runtime's own queue
+    std::uint64_t deferred_in_batch = 0;  // of those, run right after a receive batch or timer
+    std::uint64_t drain_reads = 0;  // wakeups that read on past the first frame
 };
 
 class runtime;
@@ -87,23 +87,21 @@ class runtime_executor {
 public:
     /// `rt` is the runtime's liveness cell: it reads nullptr once the runtime is gone, and the
     /// executor (a socket's, say) then behaves exactly as the io_context's.
-    runtime_executor(std::shared_ptr<runtime*> rt, Inner inner) noexcept : rt_{std::move(rt)}, inner_{std::move(inner)} {}
+    runtime_executor(std::shared_ptr<runtime*> rt, Inner inner) noexcept
+        : rt_{std::move(rt)}, inner_{std::move(inner)} {}
 
     template <class Property>
-        requires boost::asio::can_query<const Inner&, const Property&>::value
-    decltype(auto) query(const Property& p) const
+    requires boost::asio::can_query<const Inner&, const Property&>::value decltype(auto) query(const Property& p) const
         noexcept(boost::asio::is_nothrow_query<const Inner&, const Property&>::value) {
         return boost::asio::query(inner_, p);
     }
     template <class Property>
-        requires boost::asio::can_require<const Inner&, const Property&>::value
-    auto require(const Property& p) const {
+    requires boost::asio::can_require<const Inner&, const Property&>::value auto require(const Property& p) const {
         using next = std::decay_t<decltype(boost::asio::require(inner_, p))>;
         return runtime_executor<next>{rt_, boost::asio::require(inner_, p)};
     }
     template <class Property>
-        requires boost::asio::can_prefer<const Inner&, const Property&>::value
-    auto prefer(const Property& p) const {
+    requires boost::asio::can_prefer<const Inner&, const Property&>::value auto prefer(const Property& p) const {
         using next = std::decay_t<decltype(boost::asio::prefer(inner_, p))>;
         return runtime_executor<next>{rt_, boost::asio::prefer(inner_, p)};
     }
@@ -195,7 +193,7 @@ private:
     std::vector<job> jobs_;
     std::size_t jobs_head_ = 0;
     bool drain_posted_ = false;
-    int batch_depth_ = 0;         // inside a read/timer handler or a posted drain
+    int batch_depth_ = 0;  // inside a read/timer handler or a posted drain
     bool kick_in_batch_ = false;  // kick() during a batch: poll once it ends, nothing posted
     // Reading: after a wakeup whose first frame came with more behind it, read on until EAGAIN;
     // after one that found the queue empty, leave the next read to the one Asio tries when the
