@@ -55,6 +55,10 @@ if ! tapstack_deps; then
     finish
 fi
 
+# Source checks that need no build: one layout (.clang-format) over every C and C++ file.
+echo "=== format (scripts/check-format.sh)"
+if bash "$root/scripts/check-format.sh"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "=== build ($preset)"
 cd "$root"  # presets are looked up in the current directory
 if ! { cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j"$jobs"; }; then
