@@ -1,0 +1,202 @@
+#pragma once
+// The inside of tapstack::tcp::connection: the RFC 9293 state machine, composed of parts that own
+// their state. The connection keeps the state, the negotiated options and the glue; each part
+// is a member by value (no allocation, no indirection on the packet path):
+//   send_side        SND.*, send ring, Nagle, persist            (send_side.hpp)
+//   receive_side     RCV.*, receive ring, reassembly, ACK policy (receive_side.hpp)
+//   sack_scoreboard  the peer's SACK blocks, RFC 6675 estimates  (sack_scoreboard.hpp)
+//   loss_recovery    dup ACKs, RFC 6582 recover, HighRxt         (loss_recovery.hpp)
+//   timer_set        RTO, delayed ACK, persist, keepalive, 2MSL  (timers.hpp)
+//   congestion_control                                           (tapstack/tcp/congestion.hpp)
+// The member functions live in files by RFC section (docs/architecture-tcp.md):
+// segment_arrives.cpp (§3.10.7), output.cpp (emission, §3.8.6), timers.cpp (§3.8), icmp.cpp
+// (§3.9.2.2, RFC 5927, RFC 1191/8201), open_close.cpp (user calls, §3.10.1-§3.10.6) and
+// connection.cpp (state changes, buffer memory, inspection).
+#include <tapstack/tcp/connection.hpp>
+
+#include <cstdint>
+#include <tapstack/tcp/congestion.hpp>
+#include <tapstack/tcp/rtt_estimator.hpp>
+
+#include "loss_recovery.hpp"
+#include "receive_side.hpp"
+#include "sack_scoreboard.hpp"
+#include "send_side.hpp"
+#include "timers.hpp"
+
+namespace tapstack::tcp {
+
+namespace detail {
+constexpr std::uint32_t u32(std::size_t v) noexcept { return static_cast<std::uint32_t>(v); }
+/// a - b for a >= b in sequence space.
+constexpr std::uint32_t dist(seq_number a, seq_number b) noexcept { return static_cast<std::uint32_t>(a - b); }
+inline bool synchronized(state s) noexcept {
+    return s != state::closed && s != state::listen && s != state::syn_sent && s != state::syn_received;
+}
+}  // namespace detail
+
+struct connection::impl {
+    impl(connection& s, const config& c, tcp_stats& counters, segment_sink& o, connection_observer& ob) noexcept
+        : self{s}, cfg{c}, stats{counters}, out{o}, observer{ob} {}
+
+    connection& self;
+    const config& cfg;
+    tcp_stats& stats;
+    segment_sink& out;
+    connection_observer& observer;
+
+    state st = state::closed;
+    error err = error::none;
+    ip::four_tuple tuple{};
+    std::uint8_t events = 0;
+
+    // --- the parts ---
+    send_side snd;
+    receive_side rcv;
+    sack_scoreboard scoreboard;  // SACKed ranges above snd.una (RFC 6675 §3)
+    loss_recovery recovery;
+    timer_set timers;
+    newreno nr;
+    congestion_control* cc = &nr;
+    rtt_estimator rtt;
+
+    bool app_closed = false;  // close(): the application reads no more
+
+    // --- options (RFC 9293 §3.7.1, RFC 7323, RFC 2018) ---
+    std::uint16_t peer_mss = 536;
+    std::uint16_t smss = 536;
+    bool ws_ok = false, ts_ok = false, sack_ok = false;
+    std::uint32_t ts_offset = 0, ts_recent = 0;
+    seq_number last_ack_sent;
+    // The largest payload the path takes (RFC 1191 / RFC 8201 reports; 0: no report). Kept apart
+    // from peer_mss so a report that arrives in SYN-SENT survives the peer's MSS option.
+    std::uint16_t path_mss = 0;
+
+    // --- RTT measurement without timestamps: Karn's one timed segment (RFC 6298 §3) ---
+    bool rtt_timing = false;
+    seq_number rtt_seq;
+    instant rtt_sent{};
+    instant syn_sent_at{};
+
+    // RFC 9293 MUST-11: SYN-RECEIVED reached from LISTEN (passive) or from SYN-SENT (active).
+    bool passive = false;
+    // RFC 1122 4.2.3.9 / RFC 9293 MUST-56: the last soft ICMP error. It never ends the
+    // connection; if a timeout does, it is what the application is told instead of timed_out
+    // (Linux's sk_err_soft). An ACK that makes progress clears it ("something worked").
+    error soft_err = error::none;
+
+    // --- RFC 5961 §7 challenge ACK throttle ---
+    instant challenge_window{};
+    std::uint32_t challenge_count = 0;
+
+    std::uint64_t emitted = 0;  // segments sent, to tell whether an ACK was piggybacked
+    std::uint32_t last_sent_len = 0;  // sequence space of the last send_data()
+
+    // ================================================================ connection.cpp
+    void reset_for_open(const ip::four_tuple& t, seq_number isn, std::uint32_t tsoff, instant now);
+    void finish_negotiation();
+    void apply_syn_options(const wire::tcp_segment& seg);
+    std::uint32_t ts_now(instant now) const noexcept {
+        return static_cast<std::uint32_t>(to_us(now) / 1000) + ts_offset;
+    }
+    void enter(state next, instant now);  // the only place st changes
+    void arm_orphan_timer(instant now);
+    bool can_send_data() const noexcept {
+        return st == state::established || st == state::close_wait || st == state::fin_wait_1 || st == state::closing ||
+            st == state::last_ack;
+    }
+    bool can_queue_data() const noexcept {
+        return st == state::syn_sent || st == state::syn_received || st == state::established ||
+            st == state::close_wait;
+    }
+    // buffer memory
+    bool acquire(ring_buffer& r, std::size_t n);
+    void release(ring_buffer& r) noexcept;
+    void release_if_done() noexcept;
+    void fail(error e, instant now);
+    void flush_events();
+
+    // ================================================================ output.cpp
+    wire::tcp_segment base_segment(instant now) noexcept;
+    void note_ack_sent(const wire::tcp_segment& s) noexcept;
+    // in_segs / out_segs / out_rsts are counted where segments meet the wire (the socket layer).
+    void emit(const wire::tcp_segment& s) {
+        ++emitted;
+        out.send_segment(tuple, s);
+    }
+    void send_syn(instant now);
+    void send_ack(instant now);
+    void send_probe(instant now);
+    void send_rst(seq_number seq, std::optional<seq_number> ack, instant now);
+    void challenge_ack(instant now);
+    std::uint32_t segment_limit(const wire::tcp_options& o) const noexcept;
+    std::uint32_t gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit) const noexcept;
+    void send_data(seq_number seq, std::uint32_t len, bool fin, instant now, bool allow_gso = false);
+    void note_data_sent(seq_number seq, std::uint32_t len, seq_number end, instant now);
+    void retransmit_from(seq_number seq, instant now);
+    void output(instant now);
+    void output_sack_recovery(instant now);
+    bool send_new_segment(instant now, bool sack_recovery);
+    std::uint32_t pipe() const noexcept { return scoreboard.pipe(snd.una, snd.max, recovery.high_rxt(), smss); }
+
+    // ================================================================ segment_arrives.cpp
+    /// The arrival state of one segment in a synchronized state, passed between the steps.
+    struct arrival {
+        bool ack_now = false;  // the ACK must go out at once
+        bool fin_ack_may_wait = false;  // the ACK of a FIN may wait for the end of the batch
+    };
+    // SYN-SENT (RFC 9293 §3.10.7.3)
+    void on_syn_sent(const wire::tcp_segment& seg, instant now);
+    bool syn_sent_check_ack(const wire::tcp_segment& seg, instant now);
+    bool syn_sent_check_reset(const wire::tcp_segment& seg, instant now);
+    void syn_sent_on_syn_ack(const wire::tcp_segment& seg, instant now);
+    void syn_sent_on_simultaneous_syn(const wire::tcp_segment& seg, instant now);
+    // synchronized states (RFC 9293 §3.10.7.4)
+    void on_synchronized(wire::tcp_segment seg, instant now);
+    bool check_sequence(wire::tcp_segment& seg, instant now);
+    bool paws_rejects(const wire::tcp_segment& seg, instant now);
+    bool check_reset(const wire::tcp_segment& seg, instant now);
+    static constexpr bool check_security(const wire::tcp_segment&) noexcept { return true; }
+    bool check_syn(const wire::tcp_segment& seg, instant now);
+    bool check_ack(const wire::tcp_segment& seg, instant now);
+    bool ack_changes_state(const wire::tcp_segment& seg, instant now);
+    static constexpr void check_urg(const wire::tcp_segment&) noexcept {}
+    bool process_text(const wire::tcp_segment& seg, arrival& a, instant now);
+    void check_fin(const wire::tcp_segment& seg, arrival& a, instant now);
+    void finish_arrival(const arrival& a, instant now);
+    // ACK processing (fifth check)
+    bool process_ack(const wire::tcp_segment& seg, instant now);
+    void on_ack_progress(const wire::tcp_segment& seg, instant now);
+    void rtt_from_ack(const wire::tcp_segment& seg, instant now);
+    void release_acked(seq_number ack);
+    void on_duplicate_ack(const wire::tcp_segment& seg, bool newly_sacked, instant now);
+    void rtt_sample(duration r);
+    // text and FIN
+    bool accept_data(seq_number seq, bytes payload, instant now);
+    void maybe_delayed_ack(bool now_please, instant now);
+    /// A delayed ACK due now: the stack's poll at this instant, after the batch of receive()
+    /// calls and what the application did about them, sends it unless a segment carried it.
+    void ack_at_end_of_batch(instant now) {
+        if (!timers.dack || *timers.dack > now) timers.dack = now;
+    }
+    void process_fin(instant now);
+
+    // ================================================================ icmp.cpp
+    /// RFC 5927 §4.1: an ICMP error is believed only if the segment it quotes could be one of
+    /// ours still in flight, SND.UNA =< SEG.SEQ < SND.NXT. Our snd.nxt walks back after a
+    /// timeout, so the bound is snd.max, the highest sequence number sent (Linux's snd_nxt).
+    bool quote_in_window(seq_number quoted) const noexcept { return seq_in_range(quoted, snd.una, snd.max); }
+    bool icmp_applies() const noexcept { return st != state::closed && st != state::listen && st != state::time_wait; }
+    bool lower_path_mss(std::uint16_t mss) noexcept;
+    void resend_after_mtu_drop(instant now);
+
+    // ================================================================ timers.cpp
+    void on_rto(instant now);
+    void on_syn_rto(instant now);
+    void note_r1();
+    bool r2_reached(instant since, std::uint32_t sent, instant now);
+    void on_persist(instant now);
+    void on_keepalive(instant now);
+};
+
+}  // namespace tapstack::tcp

@@ -1,0 +1,138 @@
+// The user calls (RFC 9293 §3.10.1-§3.10.6): OPEN, SEND, RECEIVE, CLOSE, ABORT, and the options
+// the application sets. Each ends by flushing the events it caused to the observer.
+#include <algorithm>
+
+#include "connection_impl.hpp"
+
+namespace tapstack::tcp {
+
+using detail::synchronized;
+
+void connection::open_active(const ip::four_tuple& tuple, seq_number iss, std::uint32_t ts_offset, instant now) {
+    auto& m = *impl_;
+    m.reset_for_open(tuple, iss, ts_offset, now);
+    ++m.stats.active_opens;
+    m.enter(state::syn_sent, now);
+    m.syn_sent_at = now;
+    m.send_syn(now);
+    m.flush_events();
+}
+
+void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
+                              std::uint32_t ts_offset, instant now) {
+    auto& m = *impl_;
+    m.reset_for_open(tuple, iss, ts_offset, now);
+    ++m.stats.passive_opens;
+    m.passive = true;
+    m.rcv.take_syn(syn.seq);
+    m.apply_syn_options(syn);
+    m.snd.wnd = syn.window;  // unscaled in a SYN
+    m.snd.max_wnd = m.snd.wnd;
+    m.snd.wl1 = syn.seq;
+    m.snd.wl2 = iss;
+    m.enter(state::syn_received, now);
+    m.send_syn(now);
+    m.flush_events();
+}
+
+std::size_t connection::send(bytes data, instant now) {
+    auto& m = *impl_;
+    if (!m.can_queue_data() || m.snd.fin_queued) return 0;
+    if (!data.empty() && !m.acquire(m.snd.buf, m.cfg.send_buffer_size)) return 0;  // tcp_stats says why
+    const std::size_t n = m.snd.buf.write(data);
+    if (n > 0) m.output(now);
+    m.flush_events();
+    return n;
+}
+
+std::size_t connection::receive(mutable_bytes out, instant now) {
+    auto& m = *impl_;
+    if (m.app_closed) return 0;
+    const std::size_t n = m.rcv.buf.read(out.first(std::min(out.size(), m.rcv.buf.size())));
+    if (n > 0 && synchronized(m.st) && m.st != state::time_wait && m.st != state::close_wait &&
+        m.st != state::last_ack && m.st != state::closing) {
+        // Window update when the application made room (RFC 9293 §3.8.6.2.2 / RFC 1122 4.2.3.3):
+        // the edge must grow by >= 2*MSS or half the buffer, else wait for the next ACK.
+        // Only worth an ACK of its own when the peer is (nearly) window-limited: what it may
+        // still send is under twice that threshold (otherwise the next ACK carries the news).
+        if (m.rcv.window_update_due(m.cfg.mss)) {
+            ++m.stats.window_updates;
+            m.send_ack(now);
+        }
+    }
+    m.flush_events();
+    return n;
+}
+
+std::size_t connection::bytes_readable() const noexcept { return impl_->app_closed ? 0 : impl_->rcv.buf.size(); }
+
+std::size_t connection::send_space() const noexcept {
+    const auto& m = *impl_;
+    if (!m.can_queue_data() || m.snd.fin_queued) return 0;
+    return m.snd.buf.capacity() == 0 ? m.cfg.send_buffer_size : m.snd.buf.free();  // not allocated yet
+}
+
+std::size_t connection::bytes_unacknowledged() const noexcept { return impl_->snd.buf.size(); }
+
+bool connection::eof() const noexcept { return impl_->rcv.fin_received && impl_->rcv.buf.empty(); }
+
+void connection::shutdown_send(instant now) {
+    auto& m = *impl_;
+    switch (m.st) {
+    case state::syn_sent: m.enter(state::closed, now); break;  // RFC 9293 §3.10.4: delete the TCB
+    case state::syn_received:
+    case state::established:
+        m.snd.fin_queued = true;
+        m.enter(state::fin_wait_1, now);
+        m.output(now);
+        break;
+    case state::close_wait:
+        m.snd.fin_queued = true;
+        m.enter(state::last_ack, now);
+        m.output(now);
+        break;
+    default: break;  // already closing
+    }
+    m.flush_events();
+}
+
+void connection::close(instant now) {
+    auto& m = *impl_;
+    if (!m.rcv.buf.empty() && synchronized(m.st) && m.st != state::time_wait) {
+        // RFC 1122 4.2.2.13 / RFC 2525 §2.17: closing with unread data resets the connection.
+        m.send_rst(m.snd.max, m.rcv.nxt, now);
+        m.app_closed = true;
+        m.enter(state::closed, now);
+        m.flush_events();
+        return;
+    }
+    m.app_closed = true;
+    shutdown_send(now);
+    m.arm_orphan_timer(now);  // closed after a half-close that already reached FIN-WAIT-2
+}
+
+void connection::abort(instant now) {
+    auto& m = *impl_;
+    if (m.st == state::closed) return;
+    if (synchronized(m.st) || m.st == state::syn_received) {
+        if (m.st != state::time_wait) m.send_rst(m.snd.max, m.rcv.nxt, now);  // RFC 9293 §3.10.5
+    }
+    ++m.stats.connections_aborted;
+    m.err = error::connection_aborted;
+    m.app_closed = true;
+    m.enter(state::closed, now);
+    m.flush_events();
+}
+
+void connection::drop(instant now) {
+    auto& m = *impl_;
+    if (m.st == state::closed) return;
+    m.err = error::connection_aborted;
+    m.app_closed = true;
+    m.enter(state::closed, now);
+    m.flush_events();
+}
+
+void connection::set_no_delay(bool on) noexcept { impl_->snd.nodelay = on; }
+
+}  // namespace tapstack::tcp
