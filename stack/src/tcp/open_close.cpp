@@ -26,10 +26,7 @@ void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segme
     m.passive = true;
     m.rcv.take_syn(syn.seq);
     m.apply_syn_options(syn);
-    m.snd.wnd = syn.window;  // unscaled in a SYN
-    m.snd.max_wnd = m.snd.wnd;
-    m.snd.wl1 = syn.seq;
-    m.snd.wl2 = iss;
+    m.snd.take_syn_window(syn, iss);
     m.enter(state::syn_received, now);
     m.send_syn(now);
     m.flush_events();

@@ -76,10 +76,7 @@ bool connection::impl::syn_sent_check_reset(const wire::tcp_segment& seg, instan
 /// Our SYN is acknowledged: ESTABLISHED, ACK the peer's SYN, send what is queued.
 void connection::impl::syn_sent_on_syn_ack(const wire::tcp_segment& seg, instant now) {
     snd.una = seg.ack;
-    snd.wnd = seg.window;  // unscaled in a SYN (RFC 7323 §2.2)
-    snd.max_wnd = snd.wnd;
-    snd.wl1 = seg.seq;
-    snd.wl2 = seg.ack;
+    snd.take_syn_window(seg, seg.ack);
     timers.rto.reset();
     if (ts_ok && seg.options.timestamps->echo != 0) {
         const std::uint32_t ms = ts_now(now) - seg.options.timestamps->echo;
@@ -96,10 +93,7 @@ void connection::impl::syn_sent_on_syn_ack(const wire::tcp_segment& seg, instant
 
 /// Simultaneous open (RFC 9293 §3.5 figure 7): SYN-RECEIVED, send SYN,ACK.
 void connection::impl::syn_sent_on_simultaneous_syn(const wire::tcp_segment& seg, instant now) {
-    snd.wnd = seg.window;
-    snd.max_wnd = snd.wnd;
-    snd.wl1 = seg.seq;
-    snd.wl2 = snd.iss;
+    snd.take_syn_window(seg, snd.iss);
     enter(state::syn_received, now);
     timers.rto.reset();
     send_syn(now);
@@ -323,8 +317,7 @@ void connection::impl::on_ack_progress(const wire::tcp_segment& seg, instant now
     const std::uint32_t acked = dist(seg.ack, snd.una) - (snd.una == snd.iss ? 1u : 0u);
     const std::uint32_t flight_before = snd.flight();
     rtt_from_ack(seg, now);
-    snd.una = seg.ack;
-    if (snd.nxt < snd.una) snd.nxt = snd.una;
+    snd.acknowledge(seg.ack);
     release_acked(seg.ack);
     scoreboard.remove_below(snd.una);
     recovery.on_progress(snd.una);

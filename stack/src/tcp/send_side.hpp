@@ -60,6 +60,20 @@ struct send_side {
         return edge > nxt ? static_cast<std::uint32_t>(edge - nxt) : 0;
     }
 
+    /// The peer's SYN (or SYN,ACK) gives the first window, never scaled (RFC 7323 §2.2).
+    /// `ack` becomes SND.WL2: SEG.ACK of a SYN,ACK, else our ISS.
+    void take_syn_window(const wire::tcp_segment& syn, seq_number ack) noexcept {
+        wnd = syn.window;
+        max_wnd = wnd;
+        wl1 = syn.seq;
+        wl2 = ack;
+    }
+    /// SND.UNA advances to `ack` (SND.UNA < SEG.ACK =< SND.MAX); SND.NXT never stays behind it.
+    void acknowledge(seq_number ack) noexcept {
+        una = ack;
+        if (nxt < una) nxt = una;
+    }
+
     /// Takes the peer's window from `seg` (RFC 9293 §3.10.7.4, fifth check), remembering SND.WL1
     /// and SND.WL2. True when a zero window opened (persist then stops).
     bool take_window(const wire::tcp_segment& seg) noexcept {

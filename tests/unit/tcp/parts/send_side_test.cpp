@@ -108,6 +108,32 @@ TEST(SendSideWindow, ReopeningAZeroWindowIsReported) {
     EXPECT_FALSE(s.take_window(seg));  // open already
 }
 
+TEST(SendSideWindow, SynWindowIsNeverScaled) {
+    send_side s = opened();
+    s.wscale = 7;
+    wire::tcp_segment syn;
+    syn.flags.syn = true;
+    syn.seq = seq_number{4000};
+    syn.window = 29200;
+    s.take_syn_window(syn, s.iss);
+    EXPECT_EQ(s.wnd, 29200u);  // RFC 7323 §2.2
+    EXPECT_EQ(s.max_wnd, 29200u);
+    EXPECT_EQ(s.wl1, seq_number{4000});
+    EXPECT_EQ(s.wl2, s.iss);
+}
+
+TEST(SendSideRing, AcknowledgeNeverLeavesSndNxtBehind) {
+    send_side s = opened(100);
+    s.max = s.una + 3000;
+    s.nxt = s.una + 1000;  // walked back after a timeout
+    s.acknowledge(s.una + 2000);
+    EXPECT_EQ(s.una, seq_number{2101});
+    EXPECT_EQ(s.nxt, s.una);
+    s.nxt = s.max;
+    s.acknowledge(s.una + 500);
+    EXPECT_EQ(s.nxt, s.max);  // ahead already: kept
+}
+
 TEST(SendSideRing, AccountingOfQueuedSentAndAcknowledgedBytes) {
     send_side s = opened(100);
     s.buf.reset(4096);
