@@ -149,15 +149,6 @@ void connection::impl::fail(error e, instant now) {
     enter(state::closed, now);
 }
 
-void connection::impl::flush_events() {
-    release_if_done();  // every public entry point ends here
-    while (events != 0) {
-        const std::uint8_t e = events;
-        events = 0;
-        observer.on_connection_event(self, e);
-    }
-}
-
 // ==================================================================== buffer memory
 // The rings are allocated on first use (the first send(), the first data segment) and
 // returned when nothing more can go through them (CLOSED, TIME-WAIT, our FIN acknowledged,
@@ -167,8 +158,8 @@ void connection::impl::flush_events() {
 // no_buffer_space) and arriving data is dropped as if it were lost (the peer retransmits).
 // Allocation is per connection and direction, never per packet.
 
-bool connection::impl::acquire(ring_buffer& r, std::size_t n) {
-    if (r.capacity() != 0) return true;
+/// The first use of a ring: allocate it if the budget allows.
+bool connection::impl::acquire_slow(ring_buffer& r, std::size_t n) {
     if (stats.buffer_bytes_in_use + n > cfg.max_buffer_memory) {
         ++stats.buffer_memory_refusals;
         return false;
@@ -176,19 +167,6 @@ bool connection::impl::acquire(ring_buffer& r, std::size_t n) {
     r.reset(n);
     stats.buffer_bytes_in_use += n;
     return true;
-}
-
-void connection::impl::release(ring_buffer& r) noexcept {
-    if (r.capacity() == 0) return;
-    stats.buffer_bytes_in_use -= r.capacity();
-    r = ring_buffer{};
-}
-
-void connection::impl::release_if_done() noexcept {
-    if (snd.buf.empty() && (snd.fin_queued || st == state::closed || st == state::time_wait)) release(snd.buf);
-    if (rcv.buf.empty() && rcv.ooo.empty() &&
-        (rcv.fin_received || app_closed || st == state::closed || st == state::time_wait))
-        release(rcv.buf);
 }
 
 // ==================================================================== public: life and inspection

@@ -109,16 +109,40 @@ struct connection::impl {
         return st == state::syn_sent || st == state::syn_received || st == state::established ||
             st == state::close_wait;
     }
-    // buffer memory
-    bool acquire(ring_buffer& r, std::size_t n);
-    void release(ring_buffer& r) noexcept;
-    void release_if_done() noexcept;
+    // buffer memory (see connection.cpp)
+    bool acquire(ring_buffer& r, std::size_t n) {
+        if (r.capacity() != 0) return true;
+        return acquire_slow(r, n);
+    }
+    bool acquire_slow(ring_buffer& r, std::size_t n);
+    void release(ring_buffer& r) noexcept {
+        if (r.capacity() == 0) return;
+        stats.buffer_bytes_in_use -= r.capacity();
+        r = ring_buffer{};
+    }
+    void release_if_done() noexcept {
+        if (snd.buf.empty() && (snd.fin_queued || st == state::closed || st == state::time_wait)) release(snd.buf);
+        if (rcv.buf.empty() && rcv.ooo.empty() &&
+            (rcv.fin_received || app_closed || st == state::closed || st == state::time_wait))
+            release(rcv.buf);
+    }
     void fail(error e, instant now);
-    void flush_events();
+    void flush_events() {
+        release_if_done();  // every public entry point ends here
+        while (events != 0) {
+            const std::uint8_t e = events;
+            events = 0;
+            observer.on_connection_event(self, e);
+        }
+    }
+
+    // Functions declared `inline` are defined in, and called only from, the one .cpp file that
+    // holds their section: inline lets the compiler fold the per-segment steps back into their
+    // caller, as it did when the whole connection was one class body in one file.
 
     // ================================================================ output.cpp
-    wire::tcp_segment base_segment(instant now) noexcept;
-    void note_ack_sent(const wire::tcp_segment& s) noexcept;
+    inline wire::tcp_segment base_segment(instant now) noexcept;
+    inline void note_ack_sent(const wire::tcp_segment& s) noexcept;
     // in_segs / out_segs / out_rsts are counted where segments meet the wire (the socket layer).
     void emit(const wire::tcp_segment& s) {
         ++emitted;
@@ -129,14 +153,14 @@ struct connection::impl {
     void send_probe(instant now);
     void send_rst(seq_number seq, std::optional<seq_number> ack, instant now);
     void challenge_ack(instant now);
-    std::uint32_t segment_limit(const wire::tcp_options& o) const noexcept;
-    std::uint32_t gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit) const noexcept;
+    inline std::uint32_t segment_limit(const wire::tcp_options& o) const noexcept;
+    inline std::uint32_t gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit) const noexcept;
     void send_data(seq_number seq, std::uint32_t len, bool fin, instant now, bool allow_gso = false);
-    void note_data_sent(seq_number seq, std::uint32_t len, seq_number end, instant now);
+    inline void note_data_sent(seq_number seq, std::uint32_t len, seq_number end, instant now);
     void retransmit_from(seq_number seq, instant now);
     void output(instant now);
-    void output_sack_recovery(instant now);
-    bool send_new_segment(instant now, bool sack_recovery);
+    inline void output_sack_recovery(instant now);
+    inline bool send_new_segment(instant now, bool sack_recovery);
     std::uint32_t pipe() const noexcept { return scoreboard.pipe(snd.una, snd.max, recovery.high_rxt(), smss); }
 
     // ================================================================ segment_arrives.cpp
@@ -146,40 +170,40 @@ struct connection::impl {
         bool fin_ack_may_wait = false;  // the ACK of a FIN may wait for the end of the batch
     };
     // SYN-SENT (RFC 9293 §3.10.7.3)
-    void on_syn_sent(const wire::tcp_segment& seg, instant now);
-    bool syn_sent_check_ack(const wire::tcp_segment& seg, instant now);
-    bool syn_sent_check_reset(const wire::tcp_segment& seg, instant now);
-    void syn_sent_on_syn_ack(const wire::tcp_segment& seg, instant now);
-    void syn_sent_on_simultaneous_syn(const wire::tcp_segment& seg, instant now);
+    inline void on_syn_sent(const wire::tcp_segment& seg, instant now);
+    inline bool syn_sent_check_ack(const wire::tcp_segment& seg, instant now);
+    inline bool syn_sent_check_reset(const wire::tcp_segment& seg, instant now);
+    inline void syn_sent_on_syn_ack(const wire::tcp_segment& seg, instant now);
+    inline void syn_sent_on_simultaneous_syn(const wire::tcp_segment& seg, instant now);
     // synchronized states (RFC 9293 §3.10.7.4)
-    void on_synchronized(wire::tcp_segment seg, instant now);
-    bool check_sequence(wire::tcp_segment& seg, instant now);
-    bool paws_rejects(const wire::tcp_segment& seg, instant now);
-    bool check_reset(const wire::tcp_segment& seg, instant now);
+    inline void on_synchronized(wire::tcp_segment seg, instant now);
+    inline bool check_sequence(wire::tcp_segment& seg, instant now);
+    inline bool paws_rejects(const wire::tcp_segment& seg, instant now);
+    inline bool check_reset(const wire::tcp_segment& seg, instant now);
     static constexpr bool check_security(const wire::tcp_segment&) noexcept { return true; }
-    bool check_syn(const wire::tcp_segment& seg, instant now);
-    bool check_ack(const wire::tcp_segment& seg, instant now);
-    bool ack_changes_state(const wire::tcp_segment& seg, instant now);
+    inline bool check_syn(const wire::tcp_segment& seg, instant now);
+    inline bool check_ack(const wire::tcp_segment& seg, instant now);
+    inline bool ack_changes_state(const wire::tcp_segment& seg, instant now);
     static constexpr void check_urg(const wire::tcp_segment&) noexcept {}
-    bool process_text(const wire::tcp_segment& seg, arrival& a, instant now);
-    void check_fin(const wire::tcp_segment& seg, arrival& a, instant now);
-    void finish_arrival(const arrival& a, instant now);
+    inline bool process_text(const wire::tcp_segment& seg, arrival& a, instant now);
+    inline void check_fin(const wire::tcp_segment& seg, arrival& a, instant now);
+    inline void finish_arrival(const arrival& a, instant now);
     // ACK processing (fifth check)
-    bool process_ack(const wire::tcp_segment& seg, instant now);
-    void on_ack_progress(const wire::tcp_segment& seg, instant now);
-    void rtt_from_ack(const wire::tcp_segment& seg, instant now);
-    void release_acked(seq_number ack);
-    void on_duplicate_ack(const wire::tcp_segment& seg, bool newly_sacked, instant now);
-    void rtt_sample(duration r);
+    inline bool process_ack(const wire::tcp_segment& seg, instant now);
+    inline void on_ack_progress(const wire::tcp_segment& seg, instant now);
+    inline void rtt_from_ack(const wire::tcp_segment& seg, instant now);
+    inline void release_acked(seq_number ack);
+    inline void on_duplicate_ack(const wire::tcp_segment& seg, bool newly_sacked, instant now);
+    inline void rtt_sample(duration r);
     // text and FIN
-    bool accept_data(seq_number seq, bytes payload, instant now);
-    void maybe_delayed_ack(bool now_please, instant now);
+    inline bool accept_data(seq_number seq, bytes payload, instant now);
+    inline void maybe_delayed_ack(bool now_please, instant now);
     /// A delayed ACK due now: the stack's poll at this instant, after the batch of receive()
     /// calls and what the application did about them, sends it unless a segment carried it.
     void ack_at_end_of_batch(instant now) {
         if (!timers.dack || *timers.dack > now) timers.dack = now;
     }
-    void process_fin(instant now);
+    inline void process_fin(instant now);
 
     // ================================================================ icmp.cpp
     /// RFC 5927 §4.1: an ICMP error is believed only if the segment it quotes could be one of

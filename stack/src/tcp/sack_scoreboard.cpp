@@ -10,19 +10,6 @@ namespace {
 constexpr std::uint32_t dist(seq_number a, seq_number b) noexcept { return static_cast<std::uint32_t>(a - b); }
 }  // namespace
 
-bool sack_scoreboard::update(const wire::tcp_options& o, seq_number snd_una, seq_number snd_max) noexcept {
-    bool newly_sacked = false;
-    for (std::size_t i = 0; i < o.sack_count && i < o.sack.size(); ++i) {
-        const auto& b = o.sack[i];
-        const seq_number l = seq_max(b.left, snd_una), r = seq_min(b.right, snd_max);
-        if (!(l < r)) continue;
-        if (sacked_.covered(l, r) < dist(r, l)) {
-            if (sacked_.add(l, r)) newly_sacked = true;
-        }
-    }
-    return newly_sacked;
-}
-
 std::uint32_t sack_scoreboard::pipe(seq_number snd_una, seq_number snd_max, seq_number high_rxt,
                                     std::uint32_t smss) const noexcept {
     std::uint32_t p = 0;

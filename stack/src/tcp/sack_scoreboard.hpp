@@ -45,4 +45,18 @@ private:
     range_set<32> sacked_;  // SACKed ranges above snd_una
 };
 
+// Inline: it runs for every ACK that arrives.
+inline bool sack_scoreboard::update(const wire::tcp_options& o, seq_number snd_una, seq_number snd_max) noexcept {
+    bool newly_sacked = false;
+    for (std::size_t i = 0; i < o.sack_count && i < o.sack.size(); ++i) {
+        const auto& b = o.sack[i];
+        const seq_number l = seq_max(b.left, snd_una), r = seq_min(b.right, snd_max);
+        if (!(l < r)) continue;
+        if (sacked_.covered(l, r) < static_cast<std::uint32_t>(r - l)) {
+            if (sacked_.add(l, r)) newly_sacked = true;
+        }
+    }
+    return newly_sacked;
+}
+
 }  // namespace tapstack::tcp
