@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/scripts/kit.sh -- sourced: the anchor kit (../shared/bench-anchors) copied into a work
 # directory under build/ at run time, never vendored into this repository.
 #   bench_kit DEST [PREFIX]   copy the kit's *.c and *.sh into DEST (emptied first); with PREFIX,

@@ -19,9 +19,10 @@ bin=${BIN:-$root/build/release/bin}
 source "$kit/netns-lib.sh"
 nslib_trap
 nslib_tap_up "$ns" "$tap" >/dev/null
+# shellcheck disable=SC2086  # ES_ARGS is a list of arguments
 nslib_bg "$ns" "$@" "$bin/echo-server" --tap "$tap" --ip 10.77.0.2/24 ${ES_ARGS:-} >"${ES_LOG:-/dev/null}" 2>&1
 pid=$NSLIB_LAST_PID
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
     ip netns exec "$ns" "$kit/peer-bench" client 10.77.0.2 --tests conn --conns 1 --timeout 1 2>/dev/null |
         grep -q '"conn_ok":1' && break
     sleep 0.1
