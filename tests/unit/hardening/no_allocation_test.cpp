@@ -70,12 +70,18 @@ void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
     count_allocation();
     return std::malloc(n == 0 ? 1 : n);
 }
+// GCC (-O2 and above) inlines these into a caller of the replaced operator new and reports free()
+// on memory from operator new (-Wmismatched-new-delete); here operator new is malloc, so free() is
+// its match. Silenced for these six definitions only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 using namespace tapstack;
