@@ -11,7 +11,7 @@
 #include <iostream>
 #include <string>
 #include <vector>
-#include <tapstack/tap/replay.hpp>
+#include <tapstack/replay/replay.hpp>
 #include "options.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 #include <tapstack/stack.hpp>
-#include <tapstack/tap/replay.hpp>
+#include <tapstack/replay/replay.hpp>
 
 namespace tapstack::tap::detail {
 

@@ -1,9 +1,9 @@
-// The replay engine: see <tapstack/tap/replay.hpp>. Two passes over the capture: the first
+// The replay engine: see <tapstack/replay/replay.hpp>. Two passes over the capture: the first
 // validates it and learns the host (MAC, the TCP ports it accepted, the UDP ports it answered
 // from); the second feeds the frames the host received into a fresh stack at the capture's
 // timestamps and summarises both the recorded host's frames and the stack's, per flow. The
 // comparison aligns the two summaries of each flow.
-#include <tapstack/tap/replay.hpp>
+#include <tapstack/replay/replay.hpp>
 
 #include <algorithm>
 #include <cstdio>
