@@ -1,4 +1,15 @@
+// Frames are read with the core's wire views (<tapstack/wire/...>), the ones the stack itself
+// parses with, minus the transport checksums a capture may hold partial (see parse_frame).
 #include "frame.hpp"
+
+#include <tapstack/wire/arp.hpp>
+#include <tapstack/wire/ethernet.hpp>
+#include <tapstack/wire/icmp.hpp>
+#include <tapstack/wire/icmpv6.hpp>
+#include <tapstack/wire/ipv4.hpp>
+#include <tapstack/wire/ipv6.hpp>
+#include <tapstack/wire/tcp.hpp>
+#include <tapstack/wire/udp.hpp>
 
 namespace tapstack::tap::detail {
 
@@ -17,128 +28,117 @@ std::string_view kind_name(flow_kind k) {
 
 namespace {
 
-link::mac_address mac_at(bytes b, std::size_t off) {
-    link::mac_address m;
-    for (std::size_t i = 0; i < 6; ++i) m.bytes[i] = load_u8(b, off + i);
-    return m;
+/// Where `part` starts in `frame` (a view's span always lies inside the frame it came from).
+std::size_t offset_in(bytes frame, bytes part) { return static_cast<std::size_t>(part.data() - frame.data()); }
+
+void parse_arp(bytes payload, parsed_frame& p) {
+    const auto arp = wire::arp_view::parse(payload);
+    if (!arp) return;
+    p.kind = flow_kind::arp;
+    p.arp_op = arp->operation();
+    p.arp_sha = arp->sender_mac();
+    p.arp_sip = arp->sender_ip().to_uint();
+    p.arp_tha = arp->target_mac();
+    p.arp_tip = arp->target_ip().to_uint();
 }
 
-}  // namespace
-
-void parse_l4(bytes f, parsed_frame& p, std::uint8_t proto);
-parsed_frame parse_ipv6(bytes f, parsed_frame& p);
-
-parsed_frame parse_frame(bytes f) {
-    parsed_frame p;
-    if (f.size() < eth_size) return p;
-    p.dst_mac = mac_at(f, 0);
-    p.src_mac = mac_at(f, 6);
-    p.ethertype = load_be16(f, 12);
-    if (p.ethertype == 0x0806) {
-        if (f.size() < eth_size + 28 || load_be16(f, 14) != 1 || load_be16(f, 16) != 0x0800 || load_u8(f, 18) != 6 ||
-            load_u8(f, 19) != 4)
-            return p;
-        p.kind = flow_kind::arp;
-        p.arp_op = load_be16(f, 20);
-        p.arp_sha = mac_at(f, 22);
-        p.arp_sip = load_be32(f, 28);
-        p.arp_tha = mac_at(f, 32);
-        p.arp_tip = load_be32(f, 38);
-        return p;
-    }
-    if (p.ethertype == 0x86dd) return parse_ipv6(f, p);
-    if (p.ethertype != 0x0800 || f.size() < eth_size + 20) return p;
-    const std::size_t ihl = (load_u8(f, 14) & 0x0fu) * 4u;
-    const std::size_t total = load_be16(f, 16);
-    if ((load_u8(f, 14) >> 4) != 4 || ihl < 20 || total < ihl || eth_size + total > f.size()) return p;
-    p.ipv4 = true;
-    p.ip_off = eth_size;
-    p.dscp = load_u8(f, 15);
-    p.df = (load_u8(f, 20) & 0x40) != 0;
-    p.ttl = load_u8(f, 22);
-    p.src_ip = load_be32(f, 26);
-    p.dst_ip = load_be32(f, 30);
-    p.src = ip::address_v4{p.src_ip};
-    p.dst = ip::address_v4{p.dst_ip};
-    p.l4_off = eth_size + ihl;
-    p.l4_len = total - ihl;
-    const bool fragment = (load_be16(f, 20) & 0x3fffu) != 0;
-    if (fragment) return p;  // kind other: never reassembled, compared as a whole
-    parse_l4(f, p, load_u8(f, 23));
-    return p;
+/// ICMPv6 (echo and errors as "icmp", RFC 4861 NDP as "ndp", RFC 3810 MLD as "mld").
+flow_kind icmpv6_kind(std::uint8_t type) {
+    if (type >= 133 && type <= 137) return flow_kind::ndp;
+    if ((type >= 130 && type <= 132) || type == 143) return flow_kind::mld;
+    return flow_kind::icmp;
 }
 
-/// The transport header after the IP header(s): ICMP, ICMPv6 (echo and errors as "icmp",
-/// RFC 4861 NDP as "ndp", RFC 3810 MLD as "mld"), UDP, TCP.
+/// The transport header after the IP header(s): ICMP, ICMPv6, UDP, TCP. ICMP and ICMPv6 are
+/// checksummed in software, so their views verify. TCP and UDP checksums may be partial in a
+/// capture taken on a sending host with checksum offload: TCP is read with the unchecked view;
+/// UDP has none in the core (udp_view::parse verifies), so its two ports are read directly
+/// from the 8-byte header RFC 768 defines.
 void parse_l4(bytes f, parsed_frame& p, std::uint8_t proto) {
+    const bytes l4 = f.subspan(p.l4_off, p.l4_len);
     switch (proto) {
     case 1:
-        if (p.l4_len >= 8 && p.ipv4) p.kind = flow_kind::icmp;
+        if (p.ipv4 && wire::icmp_view::parse(l4)) p.kind = flow_kind::icmp;
         break;
     case 58:
-        if (p.l4_len >= 8 && p.ipv6) {
-            const std::uint8_t type = load_u8(f, p.l4_off);
-            if (type >= 133 && type <= 137)
-                p.kind = flow_kind::ndp;
-            else if ((type >= 130 && type <= 132) || type == 143)
-                p.kind = flow_kind::mld;
-            else
-                p.kind = flow_kind::icmp;
+        if (p.ipv6) {
+            if (const auto m = wire::icmpv6_view::parse(l4, p.src.to_v6(), p.dst.to_v6()))
+                p.kind = icmpv6_kind(m->type());
         }
         break;
     case 17:
-        if (p.l4_len >= 8) {
+        if (l4.size() >= wire::udp_header_size) {
             p.kind = flow_kind::udp;
-            p.sport = load_be16(f, p.l4_off);
-            p.dport = load_be16(f, p.l4_off + 2);
+            p.sport = load_be16(l4, 0);
+            p.dport = load_be16(l4, 2);
         }
         break;
     case 6:
-        if (p.l4_len >= 20) {
-            const std::size_t doff = (load_u8(f, p.l4_off + 12) >> 4) * 4u;
-            if (doff >= 20 && doff <= p.l4_len) {
-                p.kind = flow_kind::tcp;
-                p.sport = load_be16(f, p.l4_off);
-                p.dport = load_be16(f, p.l4_off + 2);
-                p.tcp_hdr_len = doff;
-            }
+        if (const auto t = wire::tcp_view::parse_unchecked(l4)) {
+            p.kind = flow_kind::tcp;
+            p.sport = t->source_port();
+            p.dport = t->destination_port();
+            p.tcp_hdr_len = t->header_length();
         }
         break;
     default: break;
     }
 }
 
-/// IPv6 (RFC 8200 §3): hop-by-hop, routing and destination options headers are skipped by
-/// their length (§4.3-4.6); a fragment (§4.5) is never reassembled: kind other, compared whole.
-/// The flow label is never compared (Linux hashes one per flow, RFC 6437; tapstack sends 0).
-parsed_frame parse_ipv6(bytes f, parsed_frame& p) {
-    if (f.size() < eth_size + 40 || (load_u8(f, 14) >> 4) != 6) return p;
-    const std::size_t end = eth_size + 40 + load_be16(f, 18);
-    if (end > f.size()) return p;
+/// IPv4: a fragment is never reassembled (kind other: compared as a whole).
+void parse_ipv4(bytes f, bytes payload, parsed_frame& p) {
+    const auto ip = wire::ipv4_view::parse(payload);
+    if (!ip) return;
+    p.ipv4 = true;
+    p.ip_off = offset_in(f, payload);
+    p.dscp = ip->dscp_ecn();
+    p.df = ip->dont_fragment();
+    p.ttl = ip->ttl();
+    p.src_ip = ip->source().to_uint();
+    p.dst_ip = ip->destination().to_uint();
+    p.src = ip->source();
+    p.dst = ip->destination();
+    p.l4_off = offset_in(f, ip->payload());
+    p.l4_len = ip->payload().size();
+    if (ip->is_fragment()) return;
+    parse_l4(f, p, ip->protocol());
+}
+
+/// IPv6 (RFC 8200 §3): the extension headers are walked as the stack walks them (§4); a
+/// fragment (§4.5) is never reassembled: kind other, compared whole. The flow label is never
+/// compared (Linux hashes one per flow, RFC 6437; tapstack sends 0).
+void parse_ipv6(bytes f, bytes payload, parsed_frame& p) {
+    const auto ip = wire::ipv6_view::parse(payload);
+    if (!ip) return;
     p.ipv6 = true;
-    p.ip_off = eth_size;
-    p.dscp = static_cast<std::uint8_t>((load_be16(f, 14) >> 4) & 0xffu);
-    p.ttl = load_u8(f, 21);
-    ip::address_v6::bytes_type a{}, b{};
-    for (std::size_t i = 0; i < 16; ++i) {
-        a[i] = load_u8(f, 22 + i);
-        b[i] = load_u8(f, 38 + i);
+    p.ip_off = offset_in(f, payload);
+    p.dscp = ip->traffic_class();
+    p.ttl = ip->hop_limit();
+    p.src = ip->source();
+    p.dst = ip->destination();
+    const auto walk = wire::walk_extension_headers(*ip, 255);
+    if (walk.result != wire::ipv6_walk::outcome::upper_layer) return;
+    p.l4_off = p.ip_off + walk.offset;
+    p.l4_len = ip->packet().size() - walk.offset;
+    if (walk.fragment) return;
+    parse_l4(f, p, walk.protocol);
+}
+
+}  // namespace
+
+parsed_frame parse_frame(bytes f) {
+    parsed_frame p;
+    const auto eth = wire::ethernet_view::parse(f);
+    if (!eth) return p;
+    p.dst_mac = eth->destination();
+    p.src_mac = eth->source();
+    p.ethertype = eth->type();
+    switch (static_cast<wire::ether_type>(p.ethertype)) {
+    case wire::ether_type::arp: parse_arp(eth->payload(), p); break;
+    case wire::ether_type::ipv4: parse_ipv4(f, eth->payload(), p); break;
+    case wire::ether_type::ipv6: parse_ipv6(f, eth->payload(), p); break;
+    case wire::ether_type::vlan: break;
     }
-    p.src = ip::address_v6{a};
-    p.dst = ip::address_v6{b};
-    std::uint8_t next = load_u8(f, 20);
-    std::size_t off = eth_size + 40;
-    while (next == 0 || next == 43 || next == 60) {
-        if (off + 8 > end) return p;
-        const std::size_t len = (load_u8(f, off + 1) + 1u) * 8u;
-        if (off + len > end) return p;
-        next = load_u8(f, off);
-        off += len;
-    }
-    p.l4_off = off;
-    p.l4_len = end - off;
-    if (next == 44) return p;
-    parse_l4(f, p, next);
     return p;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // The replay engine's view of one frame (private to apps/replay/src): which flow kind it is and
-// the few fields the engine feeds, splits and compares by.
+// the few fields the engine feeds, splits and compares by. Offsets are into the frame, so the
+// summaries and the TCP translation can read and rewrite it in place.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -14,9 +15,9 @@ enum class flow_kind : std::uint8_t { arp, icmp, udp, tcp, other, ndp, mld };
 
 std::string_view kind_name(flow_kind k);
 
-constexpr std::size_t eth_size = 14;
-/// The fields of one frame the engine looks at, with bounds checked once. No checksums are
-/// verified here: captures taken on the sending side carry partial (offloaded) checksums.
+/// The fields of one frame the engine looks at, read through the core's wire views (every
+/// length checked once). TCP and UDP checksums are not verified: captures taken on the sending
+/// side carry partial (offloaded) ones; the engine recomputes them before feeding a frame.
 struct parsed_frame {
     flow_kind kind = flow_kind::other;
     link::mac_address src_mac, dst_mac;

@@ -16,6 +16,7 @@
 #include <tapstack/tap/pcap_writer.hpp>
 #include <tapstack/stats.hpp>
 #include <tapstack/wire/checksum.hpp>
+#include <tapstack/wire/ethernet.hpp>
 #include "compare.hpp"
 #include "frame.hpp"
 #include "replay_services.hpp"
@@ -83,7 +84,7 @@ std::optional<pcap_record> next_record(pcap_reader& r) {
         rec = r.next();
     } catch (const pcap_error& e) { throw replay_error{std::string{e.what()} + " (truncated or corrupt capture)"}; }
     if (!rec) return rec;
-    if (rec->frame.size() < eth_size)
+    if (rec->frame.size() < wire::ethernet_header_size)
         throw replay_error{"replay: " + r.path() + ": record " + std::to_string(rec->index) + " is " +
                            std::to_string(rec->frame.size()) + " bytes, shorter than an Ethernet header (14)"};
     if (rec->original_length > rec->frame.size())
