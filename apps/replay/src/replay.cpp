@@ -198,6 +198,7 @@ private:
     // The virtual clock.
     void settle(instant t);
     void serve_deterministic(instant t);
+    void receive(bytes frame, instant t);
     void advance_to(instant t);
     void run_records();
     void run_tail();
@@ -332,19 +333,24 @@ replay_report replay_run::run() {
 
 // --- the virtual clock --------------------------------------------------------------------------
 
-/// Lets the services and the stack answer each other at `t` until neither has more to do.
+/// Lets the services and the stack answer each other at `t` until neither has more to do: the
+/// services run every completion that is ready, then the stack polls, and again while the poll
+/// made more ready (an ACK that opened the window, a FIN, ...).
 void replay_run::settle(instant t) {
-    for (int rounds = 0; rounds < 64; ++rounds) {
-        services_.run(t);
-        stack_next_ = st_.poll(t);
-        if (!services_.pending()) break;
-    }
+    services_.run(t);
+    stack_next_ = st_.poll(t);
+    for (int rounds = 1; rounds < 64 && services_.run(t) != 0; ++rounds) stack_next_ = st_.poll(t);
 }
 
 /// Deterministic: the app acts at the instant of the frame that woke it (the stack ignores
 /// the `now` of socket calls anyway), and nothing polls between records.
-void replay_run::serve_deterministic(instant t) {
-    for (int rounds = 0; rounds < 64 && services_.pending(); ++rounds) services_.run(t);
+void replay_run::serve_deterministic(instant t) { services_.run(t); }
+
+/// Feeds one frame at `t` (a datagram service answers from inside the stack's receive, on the
+/// clock the services see).
+void replay_run::receive(bytes frame, instant t) {
+    services_.at(t);
+    st_.receive(frame, t);
 }
 
 /// Moves the clock to `t`, firing the stack's and the services' timers due on the way.
@@ -427,7 +433,7 @@ void replay_run::on_frame_to_host(const pcap_record& rec, const parsed_frame& p,
     } else if (p.kind == flow_kind::udp && to_host(p)) {
         fix_l4_checksum(mutable_bytes{buf_}, p);
     }
-    st_.receive(bytes{buf_}, t);
+    receive(bytes{buf_}, t);
     if (opts_.deterministic)
         serve_deterministic(t);
     else
@@ -457,7 +463,7 @@ void replay_run::prime_arp(const parsed_frame& p, instant t) {
     store_be16(a, 20, 2);
     store_be32(a, 28, p.src_ip);
     store_be32(a, 38, host_ip_);
-    st_.receive(bytes{arp}, t);
+    receive(bytes{arp}, t);
     primed_peers_[p.src_ip] = t;
 }
 
@@ -498,7 +504,7 @@ void replay_run::prime_ndp(const parsed_frame& p, instant t) {
     acc.add(bytes{ns}.subspan(54, 32));
     store_be16(n, 56, acc.finish());
     sink_.mute(true);
-    st_.receive(bytes{ns}, t);
+    receive(bytes{ns}, t);
     settle(t);
     sink_.mute(false);
     primed6_.insert(p.src);
@@ -559,18 +565,12 @@ void replay_run::compare_flows() {
         r.name = flow_name(f->key, opts_.host_ip, opts_.host_ip6);
         report_.flows.push_back(std::move(r));
     }
+    // The replay is over: the services close their connections as they go away (after this),
+    // and what the stack sends then is neither compared nor written.
+    sink_.mute(true);
 }
 
 }  // namespace
-
-std::string_view http_hello_response() noexcept {
-    return "HTTP/1.0 200 OK\r\n"
-           "Content-Type: text/plain\r\n"
-           "Content-Length: 18\r\n"
-           "Connection: close\r\n"
-           "\r\n"
-           "hello from replay\n";
-}
 
 replay_report replay_capture(const std::string& pcap_path, const replay_options& opts) {
     return replay_run{pcap_path, opts}.run();
