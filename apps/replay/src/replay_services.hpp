@@ -48,7 +48,8 @@ private:
     replay_app app_;
     std::optional<duration> idle_close_;
     instant now_{};
-    boost::asio::io_context io_{1};
+    // One thread, and nothing but posted completions (no reactor): no locking needed.
+    boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
     std::vector<std::unique_ptr<services::service>> services_;
 };
 
