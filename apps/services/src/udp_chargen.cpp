@@ -2,21 +2,21 @@
 // is sent containing a random number (between 0 and 512) of characters (the data in the
 // received datagram is ignored)." The characters follow the RFC's rotating 72-column pattern
 // of the 95 printable ASCII characters, one line after another.
-#include "service.hpp"
+#include <tapstack/services/service.hpp>
 
 #include <array>
 #include <tapstack/base/random.hpp>
 
-namespace echo_server {
+namespace tapstack::services {
 namespace {
 
 class udp_chargen final : public udp_service {
 public:
-    udp_chargen(tapstack::app::app_context& ctx, std::uint16_t port)
-        : udp_service{ctx, port, "chargen"}, rng_{ctx.stack().config().seed ^ 0x636867656eULL} {}
+    udp_chargen(const service_host& host, std::uint16_t port)
+        : udp_service{host, port, "chargen"}, rng_{host.context.stack().config().seed ^ 0x636867656eULL} {}
 
 private:
-    void on_datagram(tapstack::bytes, const tapstack::ip::endpoint& from) override {
+    void on_datagram(bytes, const ip::endpoint& from) override {
         const std::size_t n = rng_.below(513);
         std::size_t i = 0;
         while (i < n) {
@@ -26,17 +26,17 @@ private:
             if (i < n) out_[i++] = std::byte{'\n'};
             line_ = (line_ + 1) % 95;
         }
-        send_to(tapstack::bytes{out_.data(), n}, from);
+        send_to(bytes{out_.data(), n}, from);
     }
-    tapstack::random_source rng_;
+    random_source rng_;
     std::array<std::byte, 512> out_{};
     std::size_t line_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<service> make_udp_chargen(tapstack::app::app_context& ctx, std::uint16_t port) {
-    return std::make_unique<udp_chargen>(ctx, port);
+std::unique_ptr<service> make_udp_chargen(const service_host& host, std::uint16_t port) {
+    return std::make_unique<udp_chargen>(host, port);
 }
 
-}  // namespace echo_server
+}  // namespace tapstack::services

@@ -3,7 +3,7 @@
 // user terminates the connection." The stream is the RFC's pattern: 72 printable characters
 // per line, each line starting one character further along the 95 printable ASCII
 // characters (space to tilde), then CR LF.
-#include "service.hpp"
+#include <tapstack/services/service.hpp>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -11,7 +11,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace echo_server {
+namespace tapstack::services {
 namespace {
 
 using boost::asio::use_awaitable;
@@ -45,7 +45,7 @@ const pattern_buffer pattern = make_pattern();
 
 class tcp_chargen final : public tcp_service {
 public:
-    tcp_chargen(tapstack::app::app_context& ctx, std::uint16_t port) : tcp_service{ctx, port, "chargen"} {}
+    tcp_chargen(const service_host& host, std::uint16_t port) : tcp_service{host, port, "chargen"} {}
 
 private:
     boost::asio::awaitable<void> session(socket_ptr sock) override {
@@ -62,16 +62,18 @@ private:
                 boost::asio::buffer(pattern.data() + offset, chunk_periods * period_bytes),
                 boost::asio::as_tuple(use_awaitable));
             if (ec) co_return;
+            active(sock);
             offset = (offset + n) % period_bytes;
         }
     }
 
-    static boost::asio::awaitable<void> drain(socket_ptr sock) {
+    boost::asio::awaitable<void> drain(socket_ptr sock) {
         std::array<std::byte, 2048> buf{};
         for (;;) {
             auto [ec, n] =
                 co_await sock->async_read_some(boost::asio::buffer(buf), boost::asio::as_tuple(use_awaitable));
             if (ec) break;
+            active(sock);
         }
         sock->close();
     }
@@ -79,8 +81,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<service> make_tcp_chargen(tapstack::app::app_context& ctx, std::uint16_t port) {
-    return std::make_unique<tcp_chargen>(ctx, port);
+std::unique_ptr<service> make_tcp_chargen(const service_host& host, std::uint16_t port) {
+    return std::make_unique<tcp_chargen>(host, port);
 }
 
-}  // namespace echo_server
+}  // namespace tapstack::services

@@ -1,20 +1,20 @@
 // RFC 863, TCP based discard service: "Once a connection is established any data received is
 // thrown away. No response is sent. This continues until the calling user terminates the
 // connection." We close after the peer's FIN.
-#include "service.hpp"
+#include <tapstack/services/service.hpp>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace echo_server {
+namespace tapstack::services {
 namespace {
 
 using boost::asio::use_awaitable;
 
 class tcp_discard final : public tcp_service {
 public:
-    tcp_discard(tapstack::app::app_context& ctx, std::uint16_t port) : tcp_service{ctx, port, "discard"} {}
+    tcp_discard(const service_host& host, std::uint16_t port) : tcp_service{host, port, "discard"} {}
 
 private:
     boost::asio::awaitable<void> session(socket_ptr sock) override {
@@ -24,6 +24,7 @@ private:
             auto [ec, n] =
                 co_await sock->async_read_some(boost::asio::buffer(*buf), boost::asio::as_tuple(use_awaitable));
             if (ec) co_return;
+            active(sock);
             discarded_ += n;
         }
     }
@@ -32,8 +33,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<service> make_tcp_discard(tapstack::app::app_context& ctx, std::uint16_t port) {
-    return std::make_unique<tcp_discard>(ctx, port);
+std::unique_ptr<service> make_tcp_discard(const service_host& host, std::uint16_t port) {
+    return std::make_unique<tcp_discard>(host, port);
 }
 
-}  // namespace echo_server
+}  // namespace tapstack::services

@@ -3,7 +3,7 @@
 // thrown away). The service closes the connection after sending the quote." We close first,
 // so this side goes FIN-WAIT-1, FIN-WAIT-2 (or CLOSING) and TIME-WAIT (RFC 9293 §3.6).
 // "There is no specific syntax for the daytime": the RFC's example style, in UTC.
-#include "service.hpp"
+#include <tapstack/services/service.hpp>
 
 #include <ctime>
 #include <string>
@@ -11,7 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-namespace echo_server {
+namespace tapstack::services {
 namespace {
 
 using boost::asio::use_awaitable;
@@ -28,7 +28,7 @@ std::string daytime_now() {
 
 class tcp_daytime final : public tcp_service {
 public:
-    tcp_daytime(tapstack::app::app_context& ctx, std::uint16_t port) : tcp_service{ctx, port, "daytime"} {}
+    tcp_daytime(const service_host& host, std::uint16_t port) : tcp_service{host, port, "daytime"} {}
 
 private:
     boost::asio::awaitable<void> session(socket_ptr sock) override {
@@ -40,8 +40,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<service> make_tcp_daytime(tapstack::app::app_context& ctx, std::uint16_t port) {
-    return std::make_unique<tcp_daytime>(ctx, port);
+std::unique_ptr<service> make_tcp_daytime(const service_host& host, std::uint16_t port) {
+    return std::make_unique<tcp_daytime>(host, port);
 }
 
-}  // namespace echo_server
+}  // namespace tapstack::services

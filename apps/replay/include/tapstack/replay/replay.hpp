@@ -33,19 +33,18 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// The service listening in the replayed stack, written on the core socket API.
+/// The service listening in the replayed stack: echo-server's and http-hello's own services
+/// (apps/services, <tapstack/services/service.hpp>), run on the replay's virtual clock, on
+/// every TCP port the recorded host accepted on and every UDP port it answered from.
 enum class replay_app : std::uint8_t {
     echo,  // TCP/UDP echo (RFC 862)
     discard,  // TCP/UDP discard (RFC 863)
     chargen,  // TCP/UDP character generator (RFC 864)
-    http_hello,  // answers any HTTP request with a fixed 200 page, then closes
+    http_hello,  // http-hello's HTTP/1.1 server (TCP only: a datagram is answered with ICMP)
     none,  // nothing listens: every SYN is answered with RST, every datagram with ICMP
 };
 std::optional<replay_app> replay_app_from_string(std::string_view s) noexcept;
 std::string_view to_string(replay_app a) noexcept;
-
-/// The fixed response of the http-hello service (so a recording script can serve the same bytes).
-std::string_view http_hello_response() noexcept;
 
 /// Names of the fields the comparison checks, in the order it checks them; a tolerance names
 /// some of them. TCP: flags seq ack window options (kinds in order, MSS, SACK-permitted)

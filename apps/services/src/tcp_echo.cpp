@@ -5,21 +5,21 @@
 // bounded too, so a peer that never reads stalls only its own connection (our receive window
 // closes behind it); a peer that reads while it writes (socat, the e2e tests' clients) streams
 // any amount. After the peer's FIN (eof) we finish writing, then close: FIN in turn.
-#include "service.hpp"
+#include <tapstack/services/service.hpp>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-namespace echo_server {
+namespace tapstack::services {
 namespace {
 
 using boost::asio::use_awaitable;
 
 class tcp_echo final : public tcp_service {
 public:
-    tcp_echo(tapstack::app::app_context& ctx, std::uint16_t port) : tcp_service{ctx, port, "echo"} {}
+    tcp_echo(const service_host& host, std::uint16_t port) : tcp_service{host, port, "echo"} {}
 
 private:
     boost::asio::awaitable<void> session(socket_ptr sock) override {
@@ -30,17 +30,19 @@ private:
             auto [ec, n] =
                 co_await sock->async_read_some(boost::asio::buffer(*buf), boost::asio::as_tuple(use_awaitable));
             if (ec) co_return;  // eof: the peer is done; anything else: the connection is gone
+            active(sock);
             auto [wec, written] = co_await boost::asio::async_write(*sock, boost::asio::buffer(buf->data(), n),
                                                                     boost::asio::as_tuple(use_awaitable));
             if (wec) co_return;
+            active(sock);
         }
     }
 };
 
 }  // namespace
 
-std::unique_ptr<service> make_tcp_echo(tapstack::app::app_context& ctx, std::uint16_t port) {
-    return std::make_unique<tcp_echo>(ctx, port);
+std::unique_ptr<service> make_tcp_echo(const service_host& host, std::uint16_t port) {
+    return std::make_unique<tcp_echo>(host, port);
 }
 
-}  // namespace echo_server
+}  // namespace tapstack::services
