@@ -3,7 +3,7 @@
 // IP after R1 retransmissions: the next hop's ARP entry is revalidated).
 #include <gtest/gtest.h>
 
-#include "../ipv6/v6_harness.hpp"
+#include "v6_harness.hpp"
 #include "harness.hpp"
 #include "tcp_pair.hpp"
 
