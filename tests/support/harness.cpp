@@ -146,4 +146,13 @@ captured parse_frame(const frame& f) {
     return c;
 }
 
+wire::tcp_segment peer_segment(std::uint16_t sport, std::uint16_t dport, tcp::seq_number seq) {
+    wire::tcp_segment s;
+    s.source_port = sport;
+    s.destination_port = dport;
+    s.seq = seq;
+    s.window = 65535;
+    return s;
+}
+
 }  // namespace tapstack::testing

@@ -78,6 +78,9 @@ public:
     ip::address them() const { return ip::address{peer.ip}; }
 };
 
+/// A segment from the peer: ports, sequence number and a 65535 window; no flags, no ACK yet.
+wire::tcp_segment peer_segment(std::uint16_t sport, std::uint16_t dport, tcp::seq_number seq);
+
 /// Parses any frame the stack emitted (checksums verified).
 captured parse_frame(const frame& f);
 

@@ -11,15 +11,6 @@ using tcp::seq_number;
 
 namespace {
 
-wire::tcp_segment peer_segment(std::uint16_t sport, std::uint16_t dport, seq_number seq) {
-    wire::tcp_segment s;
-    s.source_port = sport;
-    s.destination_port = dport;
-    s.seq = seq;
-    s.window = 65535;
-    return s;
-}
-
 /// Drives a three-way handshake from the peer to a listener; returns the stack's ISN.
 seq_number handshake(harness& h, std::uint16_t sport, std::uint16_t dport, seq_number iss) {
     auto syn = peer_segment(sport, dport, iss);

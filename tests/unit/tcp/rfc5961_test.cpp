@@ -1,7 +1,7 @@
 // RFC 5961 blind-attack hardening, PAWS (RFC 7323 §5) and the acceptability test.
 #include <gtest/gtest.h>
 
-#include "tcp_pair.hpp"
+#include "tcp_factory.hpp"
 
 namespace tapstack::testing {
 namespace {
@@ -10,13 +10,10 @@ using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
 
-bool is(tcp_endpoint& e, state s) { return e.conn.current_state() == s; }
-
 struct attacked {
     tcp_pair p;
     explicit attacked(const tcp::config& cfg = {}) : p{cfg, cfg} {
-        p.connect();
-        EXPECT_TRUE(p.run_until([&] { return is(p.a(), state::established) && is(p.b(), state::established); }));
+        EXPECT_TRUE(establish(p));
         p.advance(1s);  // delayed ACKs settled
         mark = p.a().sent.size();
     }
