@@ -78,6 +78,21 @@ TEST(TcpListen, RstAndBareSegmentsAreIgnored) {
     auto bare = peer_segment(40000, 80, seq_number{1000});
     h.inject(h.tcp(bare));
     EXPECT_EQ(h.pending(), 0u);
+    // Controls: the listener does hear this peer. The bare segment with ACK set gets an RST,
+    // and with SYN set a SYN,ACK; so the silence above came from the flags alone.
+    auto ack = bare;
+    ack.flags.ack = true;
+    ack.ack = seq_number{5555};
+    h.inject(h.tcp(ack));
+    auto rst_answer = h.next();
+    ASSERT_TRUE(rst_answer.tcp);
+    EXPECT_TRUE(rst_answer.tcp->flags.rst);
+    auto syn = bare;
+    syn.flags.syn = true;
+    h.inject(h.tcp(syn));
+    auto synack = h.next();
+    ASSERT_TRUE(synack.tcp);
+    EXPECT_TRUE(synack.tcp->flags.syn && synack.tcp->flags.ack);
 }
 
 TEST(TcpListen, ManyClientsOnOnePortAreToldApartByTheirTuple) {
@@ -242,18 +257,68 @@ TEST(TcpConnect, RangeExhaustedForADestinationIsAddressNotAvailable) {
     EXPECT_EQ(h.stack.tcp_connect(s, {h.them(), 5556}, h.now), errc::success);
 }
 
+/// The ISN of a SYN the stack sends from local port `lport` to the peer's `rport`.
+std::uint32_t connect_isn(harness& h, std::uint16_t lport, std::uint16_t rport) {
+    auto s = h.stack.tcp_open().value();
+    EXPECT_EQ(h.stack.tcp_bind(s, {ip::address_v4::any(), lport}), errc::success);
+    EXPECT_EQ(h.stack.tcp_connect(s, {h.them(), rport}, h.now), errc::success);
+    auto syn = h.next();
+    EXPECT_TRUE(syn.tcp);
+    return syn.tcp ? syn.tcp->seq.value() : 0;
+}
+
+/// The ISN of 10.0.0.2:40000 -> 10.0.0.1:6000 on a fresh stack with `seed`, connecting at `at`.
+std::uint32_t isn_at(std::uint64_t seed, instant at) {
+    auto cfg = harness::default_config();
+    cfg.seed = seed;
+    harness h{cfg};
+    h.now = at;
+    h.learn_peer();
+    return connect_isn(h, 40000, 6000);
+}
+
+// RFC 6528 §3: ISN = M + F(4-tuple, secret). Across tuples at one instant only F varies, and a
+// keyed PRF has no linear relation between neighbouring tuples: a counter (or a clock plus a
+// counter, or any function affine in the ports) gives every consecutive pair the same difference.
 TEST(TcpConnect, IsnsAreUnpredictableAcrossTuples) {
     harness h;
     h.learn_peer();
     std::set<std::uint32_t> isns;
+    std::vector<std::uint32_t> in_order;
     for (int i = 0; i < 50; ++i) {
-        auto s = h.stack.tcp_open().value();
-        ASSERT_EQ(h.stack.tcp_connect(s, {h.them(), static_cast<std::uint16_t>(6000 + i)}, h.now), errc::success);
-        auto syn = h.next();
-        ASSERT_TRUE(syn.tcp);
-        isns.insert(syn.tcp->seq.value());
+        const auto isn = connect_isn(h, static_cast<std::uint16_t>(40000 + i), static_cast<std::uint16_t>(6000 + i));
+        isns.insert(isn);
+        in_order.push_back(isn);
     }
     EXPECT_EQ(isns.size(), 50u);
+    std::set<std::uint32_t> steps;
+    for (std::size_t i = 1; i < in_order.size(); ++i) steps.insert(in_order[i] - in_order[i - 1]);
+    EXPECT_GT(steps.size(), 45u) << "consecutive tuples' ISNs differ by a near-constant step";
+}
+
+// RFC 9293 MUST-8: the clock component M ticks every 4 µs, so one 4-tuple's ISN advances by the
+// time elapsed / 4 µs (mod 2^32) whatever the secret part is.
+TEST(TcpConnect, IsnOfOneTupleAdvancesWithA4MicrosecondClock) {
+    const instant t0 = instant_from_us(1'000'000);
+    const std::uint32_t base = isn_at(42, t0);
+    EXPECT_EQ(isn_at(42, t0), base);  // the same stack, tuple and instant: the same ISN
+    EXPECT_EQ(isn_at(42, t0 + std::chrono::microseconds{4}) - base, 1u);
+    EXPECT_EQ(isn_at(42, t0 + 4ms) - base, 1000u);
+    EXPECT_EQ(isn_at(42, t0 + 1s) - base, 250'000u);
+    EXPECT_EQ(isn_at(42, t0 + 5h) - base, static_cast<std::uint32_t>(5ull * 3600 * 250'000));  // wraps mod 2^32
+}
+
+// RFC 6528 §3 (RFC 9293 SHLD-1): F is keyed with a secret, here drawn from the stack's seed: another
+// secret gives the same tuple at the same instant another ISN.
+TEST(TcpConnect, IsnDependsOnTheSecret) {
+    const instant t0 = instant_from_us(1'000'000);
+    std::set<std::uint32_t> isns;
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        const auto isn = isn_at(seed, t0);
+        EXPECT_EQ(isn_at(seed, t0), isn) << "the secret, not the order of the calls, makes the difference";
+        isns.insert(isn);
+    }
+    EXPECT_EQ(isns.size(), 20u);
 }
 
 TEST(TcpConnect, InvalidDestinationsAreRefused) {
@@ -278,6 +343,14 @@ TEST(TcpListen, SynFromImpossibleSourceIsDropped) {
         h.inject(h.tcp(syn));
     }
     EXPECT_EQ(h.pending(), 0u) << "RFC 9293 MUST-63: no SYN-ACK to 0.0.0.0 or 127/8";
+    // Control: the same SYN from the peer's real address is answered.
+    h.peer = peer_host{};
+    auto syn = peer_segment(40000, 80, seq_number{1});
+    syn.flags.syn = true;
+    h.inject(h.tcp(syn));
+    auto synack = h.next();
+    ASSERT_TRUE(synack.tcp);
+    EXPECT_TRUE(synack.tcp->flags.syn && synack.tcp->flags.ack);
 }
 
 TEST(TcpListen, TcpToBroadcastIsDropped) {
@@ -291,6 +364,87 @@ TEST(TcpListen, TcpToBroadcastIsDropped) {
     h.inject(h.ipv4(6, t, ip::address_v4::broadcast()));
     EXPECT_EQ(h.pending(), 0u) << "RFC 9293 MUST-57";
     EXPECT_EQ(h.stack.stats().ip.in_addr_errors, 1u);
+    // Control: the same SYN to our unicast address is answered.
+    wire::encode_tcp(syn, t, h.them(), h.us());
+    h.inject(h.ipv4(6, t));
+    auto synack = h.next();
+    ASSERT_TRUE(synack.tcp);
+    EXPECT_TRUE(synack.tcp->flags.syn && synack.tcp->flags.ack);
+}
+
+// RFC 9293 MUST-57 for the other group addresses: the subnet's directed broadcast and an IPv4
+// multicast group. Neither reaches the TCP layer (IPv6 groups: Ipv6Tcp.TcpToAMulticastGroupIsDropped).
+TEST(TcpListen, TcpToDirectedBroadcastOrMulticastIsDropped) {
+    harness h;
+    h.learn_peer();
+    listen_on(h, 80);
+    auto syn = peer_segment(40000, 80, seq_number{1});
+    syn.flags.syn = true;
+    frame t(syn.encoded_size());
+    const auto segs_before = h.stack.stats().tcp.in_segs;
+    for (auto to : {ip::address_v4{10, 0, 0, 255}, ip::address_v4{224, 0, 0, 1}}) {
+        wire::encode_tcp(syn, t, h.them(), ip::address{to});
+        h.inject(h.ipv4(6, t, to));
+    }
+    EXPECT_EQ(h.pending(), 0u);
+    EXPECT_EQ(h.stack.stats().ip.in_addr_errors, 2u);
+    EXPECT_EQ(h.stack.stats().tcp.in_segs, segs_before);
+}
+
+/// Sends `text` from the peer's `sport` to local port `dport` at `seq`, acknowledging `ack`; returns
+/// what the stack's socket `s` then reads.
+std::string peer_sends(harness& h, socket_handle s, std::uint16_t sport, std::uint16_t dport, seq_number seq,
+                       seq_number ack, std::string_view text) {
+    auto d = peer_segment(sport, dport, seq);
+    d.flags.ack = d.flags.psh = true;
+    d.ack = ack;
+    d.payload = as_bytes_of(text);
+    h.inject(h.tcp(d));
+    std::array<std::byte, 256> buf{};
+    auto n = h.stack.tcp_receive(s, buf, h.now);
+    if (!n) return "<error>";
+    return {reinterpret_cast<const char*>(buf.data()), *n};
+}
+
+// RFC 9293 MUST-41 (§3.10.1 OPEN): a new passive open on a port leaves the connections already on
+// that port alone. The first listener goes, a second one takes the port and accepts another
+// client, and the first connection keeps carrying data both ways throughout.
+TEST(TcpListen, NewListenerLeavesAnEstablishedConnectionOnItsPortAlone) {
+    harness h;
+    h.learn_peer();
+    auto first = listen_on(h, 8080, 16, true);
+    const auto isn1 = handshake(h, 40000, 8080, seq_number{1000});
+    auto c1 = h.stack.tcp_accept(first, h.now).value();
+    EXPECT_EQ(peer_sends(h, c1, 40000, 8080, seq_number{1001}, isn1 + 1, "before"), "before");
+    h.stack.tcp_close(first, h.now);
+    h.advance(1s);
+    h.clear();
+
+    auto second = listen_on(h, 8080, 16, true);
+    EXPECT_EQ(h.stack.tcp_info(c1).value().state, tcp::state::established);
+    const auto isn2 = handshake(h, 40001, 8080, seq_number{7000});
+    auto c2 = h.stack.tcp_accept(second, h.now);
+    ASSERT_TRUE(c2);
+    EXPECT_EQ(peer_sends(h, *c2, 40001, 8080, seq_number{7001}, isn2 + 1, "second"), "second");
+
+    // The first connection is untouched: it reads on, and what it sends goes to its own peer.
+    EXPECT_EQ(h.stack.tcp_info(c1).value().state, tcp::state::established);
+    EXPECT_EQ(peer_sends(h, c1, 40000, 8080, seq_number{1007}, isn1 + 1, "after"), "after");
+    h.clear();
+    const std::string reply = "still here";
+    ASSERT_EQ(h.stack.tcp_send(c1, as_bytes_of(reply), h.now).value(), reply.size());
+    bool replied = false;
+    while (h.pending()) {
+        auto f = h.next();
+        if (!f.tcp || f.tcp->payload.empty()) continue;
+        EXPECT_EQ(f.tcp->destination_port, 40000);
+        EXPECT_EQ(f.tcp->seq, isn1 + 1);
+        EXPECT_EQ(f.tcp->ack, seq_number{1012});  // "before" and "after" acknowledged
+        EXPECT_FALSE(f.tcp->flags.rst);
+        replied = true;
+    }
+    EXPECT_TRUE(replied);
+    EXPECT_EQ(h.stack.stats().tcp.estab_resets, 0u);
 }
 
 TEST(TcpClose, ReuseAddressLetsAListenerBindOverTimeWait) {
