@@ -14,6 +14,16 @@ tcp::config tcp_options::config(tcp::config base) const {
     return base;
 }
 
+std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt) {
+    std::vector<std::byte> v(n);
+    std::uint32_t x = salt * 2654435761u + 1;
+    for (auto& b : v) {
+        x = x * 1103515245u + 12345u;
+        b = std::byte(x >> 24);
+    }
+    return v;
+}
+
 namespace {
 
 ::testing::AssertionResult reached(tcp_pair& p, side who, state target, const std::function<bool()>& pred) {

@@ -35,6 +35,9 @@ inline tcp_endpoint& other(tcp_pair& p, side s) { return s == side::a ? p.b() : 
 
 inline bool is(const tcp_endpoint& e, tcp::state s) { return e.conn.current_state() == s; }
 
+/// `n` bytes of a deterministic pseudo-random stream named by `salt` (data for transfers).
+std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt);
+
 /// a opens actively (ISS `iss_a`), b passively (`iss_b`); true once both are ESTABLISHED.
 ::testing::AssertionResult establish(tcp_pair& p, tcp::seq_number iss_a = tcp::seq_number{1000},
                                      tcp::seq_number iss_b = tcp::seq_number{5000});

@@ -38,6 +38,11 @@ TEST(Ipv6Ndp, SolicitationsWithHopLimitBelow255OrForOthersAreIgnored) {
     h.inject(h.ns(v6("2001:db8::77")));
     EXPECT_EQ(h.pending(), 0u);
     EXPECT_GE(h.stack.stats().icmp6.in_errors, 1u);
+    // Control: the same solicitation with hop limit 255, for our address, is answered.
+    h.inject(h.ns(h.us()));
+    auto c = h.next();
+    ASSERT_TRUE(c.icmp);
+    EXPECT_EQ(c.icmp->type(), 136);
 }
 
 TEST(Ipv6Ndp, LinkLocalAddressFromTheMacAnswersToo) {

@@ -12,16 +12,6 @@ using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
 
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = salt * 2654435761u + 1;
-    for (auto& b : v) {
-        x = x * 1103515245u + 12345u;
-        b = std::byte(x >> 24);
-    }
-    return v;
-}
-
 /// The right edge (SEG.ACK + SEG.WND << shift) of every non-SYN segment never moves left.
 void expect_right_edge_never_shrinks(const tcp_endpoint& e, std::uint8_t shift) {
     std::optional<seq_number> edge;

@@ -14,16 +14,6 @@ using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
 
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = salt * 2654435761u + 7;
-    for (auto& b : v) {
-        x = x * 1664525u + 1013904223u;
-        b = std::byte(x >> 24);
-    }
-    return v;
-}
-
 /// Drops the a->b data segments that start at the given offsets from `base`, once each.
 void drop_once(tcp_pair& p, seq_number base, std::set<std::uint32_t> offsets) {
     auto pending = std::make_shared<std::set<std::uint32_t>>(std::move(offsets));
