@@ -12,13 +12,6 @@ using tcp::seq_number;
 
 namespace {
 
-socket_handle listen_on(harness& h, std::uint16_t port, std::uint32_t backlog = 16) {
-    auto l = h.stack.tcp_open().value();
-    EXPECT_EQ(h.stack.tcp_bind(l, {ip::address_v4::any(), port}), errc::success);
-    EXPECT_EQ(h.stack.tcp_listen(l, backlog), errc::success);
-    return l;
-}
-
 /// Peer-side state of one connection the test drives by hand.
 struct peer_conn {
     std::uint16_t port = 0;

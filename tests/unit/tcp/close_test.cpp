@@ -2,6 +2,7 @@
 // (2*MSL, a retransmitted FIN, reincarnation), CLOSE-WAIT and LAST-ACK, half-close, a lost FIN.
 #include <gtest/gtest.h>
 
+#include "harness.hpp"
 #include "tcp_factory.hpp"
 
 namespace tapstack::testing {
@@ -176,6 +177,66 @@ TEST(TcpClose, LostFinIsRetransmitted) {
     EXPECT_EQ(p.b().received_string(), "tail");
     EXPECT_GE(p.a().stats.timeouts, 1u);
     ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::fin_wait_2); }));
+}
+
+// Through the stack: TIME-WAIT and a new listener or a new SYN on the same port or tuple.
+
+TEST(TcpClose, ReuseAddressLetsAListenerBindOverTimeWait) {
+    auto cfg = harness::default_config();
+    harness h{cfg};
+    h.learn_peer();
+    auto l = listen_on(h, 8080);
+    const auto server_isn = handshake(h, 40000, 8080, seq_number{1000});
+    auto c = h.stack.tcp_accept(l, h.now).value();
+    h.clear();
+    // We close first: FIN-WAIT-1 -> (ACK) FIN-WAIT-2 -> (FIN) TIME-WAIT.
+    h.stack.tcp_close(c, h.now);
+    auto fin = h.next();
+    ASSERT_TRUE(fin.tcp);
+    ASSERT_TRUE(fin.tcp->flags.fin);
+    auto finack = peer_segment(40000, 8080, seq_number{1001});
+    finack.flags.ack = finack.flags.fin = true;
+    finack.ack = server_isn + 2;
+    h.inject(h.tcp(finack));
+    h.stack.tcp_close(l, h.now);
+    bool in_time_wait = false;
+    h.stack.for_each_tcp([&](const tcp_socket_info& i) { in_time_wait |= i.state == tcp::state::time_wait; });
+    ASSERT_TRUE(in_time_wait);
+    auto plain = h.stack.tcp_open().value();
+    EXPECT_EQ(h.stack.tcp_bind(plain, {ip::address_v4::any(), 8080}), errc::address_in_use);
+    auto reuse = h.stack.tcp_open().value();
+    ASSERT_EQ(h.stack.tcp_set_reuse_address(reuse, true), errc::success);
+    EXPECT_EQ(h.stack.tcp_bind(reuse, {ip::address_v4::any(), 8080}), errc::success);
+    EXPECT_EQ(h.stack.tcp_listen(reuse, 8), errc::success);
+    // TIME-WAIT ends after 2*MSL and the connection is freed.
+    h.advance(2 * cfg.tcp.msl + 1s);
+    std::size_t left = 0;
+    h.stack.for_each_tcp([&](const tcp_socket_info& i) { left += i.state != tcp::state::listen; });
+    EXPECT_EQ(left, 0u);
+}
+
+TEST(TcpClose, NewSynWithHigherSequenceReusesTimeWaitTuple) {
+    harness h;
+    h.learn_peer();
+    auto l = listen_on(h, 8080);
+    const auto server_isn = handshake(h, 40000, 8080, seq_number{1000});
+    auto c = h.stack.tcp_accept(l, h.now).value();
+    h.clear();
+    h.stack.tcp_close(c, h.now);
+    h.next();
+    auto finack = peer_segment(40000, 8080, seq_number{1001});
+    finack.flags.ack = finack.flags.fin = true;
+    finack.ack = server_isn + 2;
+    h.inject(h.tcp(finack));
+    h.clear();
+    auto syn = peer_segment(40000, 8080, seq_number{100000});
+    syn.flags.syn = true;
+    h.inject(h.tcp(syn));
+    auto synack = h.next();
+    ASSERT_TRUE(synack.tcp);
+    EXPECT_TRUE(synack.tcp->flags.syn && synack.tcp->flags.ack);
+    EXPECT_EQ(synack.tcp->ack, seq_number{100001});
+    EXPECT_EQ(h.stack.stats().tcp.time_wait_reuses, 1u);
 }
 
 }  // namespace
