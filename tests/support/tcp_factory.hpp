@@ -10,6 +10,8 @@
 // took it there may still be on the wire (SYN-SENT: the SYN; SYN-RECEIVED: the SYN,ACK; FIN-WAIT-1,
 // LAST-ACK: the FIN). The other side is in the state RFC 9293 §3.5/§3.6 pairs with it (see
 // drive_to). Tests that inject by hand cut the wire (deliver_a_to_b / deliver_b_to_a) afterwards.
+// Through the whole stack instead, harness.hpp has listen_on() and handshake() (an ESTABLISHED
+// connection accepted from the scripted peer).
 #include <gtest/gtest.h>
 
 #include "tcp_pair.hpp"
