@@ -125,6 +125,26 @@ wire::tcp_segment syn_to(std::uint16_t port) {
     return seg;
 }
 
+// RFC 9293 MUST-57: a SYN to a group we belong to (all-nodes) is dropped before TCP; the same SYN
+// to our unicast address is answered.
+TEST(Ipv6Tcp, TcpToAMulticastGroupIsDropped) {
+    harness6 h;
+    h.learn_peer();
+    auto l = h.stack.tcp_open().value();
+    ASSERT_EQ(h.stack.tcp_bind(l, {ip::address_v6::any(), 80}), errc::success);
+    ASSERT_EQ(h.stack.tcp_listen(l, 8), errc::success);
+    const auto syn = syn_to(80);
+    frame t(syn.encoded_size());
+    wire::encode_tcp(syn, t, ip::address{h.peer}, ip::address{wire::all_nodes_multicast()});
+    h.inject(h.ipv6(6, t, wire::all_nodes_multicast()));
+    EXPECT_EQ(h.pending(), 0u);
+    EXPECT_EQ(h.stack.stats().ip6.in_addr_errors, 1u);
+    h.inject(h.tcp6(syn));
+    auto synack = h.next();
+    ASSERT_TRUE(synack.tcp);
+    EXPECT_TRUE(synack.tcp->flags.syn && synack.tcp->flags.ack);
+}
+
 TEST(Ipv6Tcp, HandshakeOverIpv6AdvertisesMtuMinus60) {
     harness6 h;
     h.learn_peer();

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <set>
 
-#include "tcp_pair.hpp"
+#include "tcp_factory.hpp"
 
 namespace tapstack::testing {
 namespace {
@@ -13,23 +13,6 @@ namespace {
 using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
-
-bool is(tcp_endpoint& e, state s) { return e.conn.current_state() == s; }
-
-void establish(tcp_pair& p) {
-    p.connect();
-    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::established) && is(p.b(), state::established); }));
-}
-
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = salt * 2654435761u + 7;
-    for (auto& b : v) {
-        x = x * 1664525u + 1013904223u;
-        b = std::byte(x >> 24);
-    }
-    return v;
-}
 
 /// Drops the a->b data segments that start at the given offsets from `base`, once each.
 void drop_once(tcp_pair& p, seq_number base, std::set<std::uint32_t> offsets) {
@@ -44,7 +27,7 @@ TEST(TcpFastRetransmit, ThreeDupAcksTriggerRetransmitBeforeRto) {
     tcp::config cfg;
     cfg.sack = false;
     tcp_pair p{cfg, cfg};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto i = p.a().conn.info();
     drop_once(p, i.snd_nxt, {0});
     const auto data = pattern(10 * i.smss, 1);
@@ -65,7 +48,7 @@ TEST(TcpFastRetransmit, NewRenoPartialAckRetransmitsNextHole) {
     tcp::config cfg;
     cfg.sack = false;
     tcp_pair p{cfg, cfg};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto i = p.a().conn.info();
     drop_once(p, i.snd_nxt, {0, 3u * i.smss});
     const auto data = pattern(10 * i.smss, 2);
@@ -82,7 +65,7 @@ TEST(TcpRto, SimultaneousTimeoutsBothWaysStillMakeProgress) {
     // instant; each retransmission is then a full duplicate at the peer. The bare ACKs answering
     // them must be acceptable (SEQ = SND.MAX, not the rewound SND.NXT) or both sides stall.
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.a().conn.set_no_delay(true);
     p.b().conn.set_no_delay(true);
     const instant until = p.now() + 150ms;
@@ -104,7 +87,7 @@ TEST(TcpRto, SimultaneousTimeoutsBothWaysStillMakeProgress) {
 
 TEST(TcpSackRecovery, RetransmitsOnlyTheHoles) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto i = p.a().conn.info();
     ASSERT_TRUE(i.sack);
     drop_once(p, i.snd_nxt, {i.smss, 4u * i.smss});
@@ -123,7 +106,7 @@ TEST(TcpSackRecovery, RetransmitsOnlyTheHoles) {
 
 TEST(TcpCongestion, InitialWindowFollowsRfc6928) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto i = p.a().conn.info();
     // RFC 6928: min(10*MSS, max(2*MSS, 14600)).
     EXPECT_EQ(i.cwnd, std::min(10u * i.smss, std::max(2u * i.smss, 14600u)));

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 #include <vector>
-#include "../ipv6/v6_harness.hpp"
+#include "v6_harness.hpp"
 #include "harness.hpp"
 
 namespace tapstack::testing {

@@ -72,13 +72,6 @@ seq_number handshake(harness& h, seq_number iss, std::uint8_t wscale = 7) {
     return synack.tcp->seq;
 }
 
-socket_handle listen_on(harness& h, std::uint16_t port) {
-    auto l = h.stack.tcp_open().value();
-    EXPECT_EQ(h.stack.tcp_bind(l, {ip::address_v4::any(), port}), errc::success);
-    EXPECT_EQ(h.stack.tcp_listen(l, 4), errc::success);
-    return l;
-}
-
 /// The partial checksum virtio's NEEDS_CSUM carries: the folded pseudo-header sum.
 std::uint16_t pseudo_header_sum(const ip::address& src, const ip::address& dst, std::size_t tcp_length) {
     wire::checksum_accumulator acc;
@@ -220,7 +213,7 @@ TEST(SoftwareSegmentation, CutsASuperFrameLikeTheKernelsGso) {
 TEST(OffloadReceive, A64KiBSuperFrameWithAPartialChecksumIsAcceptedAndAckedAtOnce) {
     harness h;
     h.learn_peer();
-    auto l = listen_on(h, 80);
+    auto l = listen_on(h, 80, 4);
     const auto isn = handshake(h, seq_number{1000});
     auto c = h.stack.tcp_accept(l, h.now).value();
     h.clear();
@@ -283,7 +276,7 @@ TEST(OffloadSend, NewDataLeavesAsTsoSuperSegmentsRetransmissionsAsOneMss) {
     harness h{cfg};
     offload_sink out;
     h.learn_peer();
-    auto l = listen_on(h, 80);
+    auto l = listen_on(h, 80, 4);
     const auto isn = handshake(h, seq_number{1000});
     auto c = h.stack.tcp_accept(l, h.now).value();
     h.clear();
@@ -338,7 +331,7 @@ TEST(OffloadSend, OffWhenNotConfiguredEverySegmentIsOneMss) {
     harness h;  // gso_max_bytes = 0
     offload_sink out;
     h.learn_peer();
-    auto l = listen_on(h, 80);
+    auto l = listen_on(h, 80, 4);
     handshake(h, seq_number{1000});
     auto c = h.stack.tcp_accept(l, h.now).value();
     h.stack.set_output(out);

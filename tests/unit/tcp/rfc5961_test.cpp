@@ -1,7 +1,7 @@
 // RFC 5961 blind-attack hardening, PAWS (RFC 7323 §5) and the acceptability test.
 #include <gtest/gtest.h>
 
-#include "tcp_pair.hpp"
+#include "tcp_factory.hpp"
 
 namespace tapstack::testing {
 namespace {
@@ -10,13 +10,10 @@ using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
 
-bool is(tcp_endpoint& e, state s) { return e.conn.current_state() == s; }
-
 struct attacked {
     tcp_pair p;
     explicit attacked(const tcp::config& cfg = {}) : p{cfg, cfg} {
-        p.connect();
-        EXPECT_TRUE(p.run_until([&] { return is(p.a(), state::established) && is(p.b(), state::established); }));
+        EXPECT_TRUE(establish(p));
         p.advance(1s);  // delayed ACKs settled
         mark = p.a().sent.size();
     }
@@ -34,6 +31,9 @@ TEST(TcpRfc5961, RstOutsideWindowIsIgnored) {
     t.inject(t.rcv_nxt() + 10'000'000, std::nullopt, "R");
     EXPECT_TRUE(is(t.p.a(), state::established));
     EXPECT_TRUE(t.replies().empty());
+    // Control: the same RST at RCV.NXT resets the connection.
+    t.inject(t.rcv_nxt(), std::nullopt, "R");
+    EXPECT_TRUE(is(t.p.a(), state::closed));
 }
 
 TEST(TcpRfc5961, RstInWindowButNotExactGetsChallengeAck) {
@@ -101,6 +101,9 @@ TEST(TcpRfc5961, AckTooFarBelowSndUnaIsChallenged) {
     t.inject(t.rcv_nxt(), t.snd_nxt() - 10'000'000, "A", "evil");
     EXPECT_TRUE(t.p.a().received.empty());
     EXPECT_EQ(t.p.a().stats.ack_unacceptable, 1u);
+    // Control: the same data acknowledging SND.NXT is taken.
+    t.inject(t.rcv_nxt(), t.snd_nxt(), "A", "evil");
+    EXPECT_EQ(t.p.a().received_string(), "evil");
 }
 
 TEST(TcpAcceptability, OutOfWindowDataIsAckedAndDropped) {
@@ -117,6 +120,9 @@ TEST(TcpAcceptability, SegmentWithoutAckIsDropped) {
     attacked t;
     t.inject(t.rcv_nxt(), std::nullopt, "", "no ack flag");
     EXPECT_TRUE(t.p.a().received.empty());
+    // Control: the same segment with an acceptable ACK is taken.
+    t.inject(t.rcv_nxt(), t.snd_nxt(), "A", "no ack flag");
+    EXPECT_EQ(t.p.a().received_string(), "no ack flag");
 }
 
 TEST(TcpPaws, OldTimestampIsDroppedWithAck) {

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "tcp_pair.hpp"
+#include "tcp_factory.hpp"
 
 namespace tapstack::testing {
 namespace {
@@ -11,23 +11,6 @@ namespace {
 using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
-
-bool is(tcp_endpoint& e, state s) { return e.conn.current_state() == s; }
-
-void establish(tcp_pair& p, seq_number iss_a = seq_number{1000}, seq_number iss_b = seq_number{5000}) {
-    p.connect(iss_a, iss_b);
-    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::established) && is(p.b(), state::established); }));
-}
-
-std::vector<std::byte> pattern(std::size_t n, std::uint32_t salt) {
-    std::vector<std::byte> v(n);
-    std::uint32_t x = salt * 2654435761u + 1;
-    for (auto& b : v) {
-        x = x * 1103515245u + 12345u;
-        b = std::byte(x >> 24);
-    }
-    return v;
-}
 
 /// The right edge (SEG.ACK + SEG.WND << shift) of every non-SYN segment never moves left.
 void expect_right_edge_never_shrinks(const tcp_endpoint& e, std::uint8_t shift) {
@@ -42,7 +25,7 @@ void expect_right_edge_never_shrinks(const tcp_endpoint& e, std::uint8_t shift) 
 
 TEST(TcpData, SmallExchangeBothWays) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.a().queue_send("hello");
     p.b().queue_send("world!");
     ASSERT_TRUE(p.run_until([&] { return p.a().received.size() == 6 && p.b().received.size() == 5; }));
@@ -54,7 +37,7 @@ TEST(TcpData, SmallExchangeBothWays) {
 
 TEST(TcpData, TransferAcrossSequenceWrap) {
     tcp_pair p;
-    establish(p, seq_number{0xffffff00u}, seq_number{0xfffff000u});
+    ASSERT_TRUE(establish(p, seq_number{0xffffff00u}, seq_number{0xfffff000u}));
     const auto da = pattern(300'000, 1), db = pattern(200'000, 2);
     p.a().queue_send(da);
     p.b().queue_send(db);
@@ -68,7 +51,7 @@ TEST(TcpData, TransferAcrossSequenceWrap) {
 
 TEST(TcpOptionsNegotiation, WindowScaleTimestampsSackWhenBothOffer) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto& syn = p.a().sent[0].seg;
     ASSERT_TRUE(syn.options.window_scale.has_value());
     EXPECT_EQ(*syn.options.window_scale, 3);  // 256 KiB needs a shift of 3 (65535 << 2 < 262144)
@@ -100,7 +83,7 @@ TEST(TcpOptionsNegotiation, AbsentWhenTheActiveSideDoesNotOffer) {
     off.timestamps = false;
     off.sack = false;
     tcp_pair p{off, tcp::config{}};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto& syn = p.a().sent[0].seg;
     EXPECT_FALSE(syn.options.window_scale.has_value());
     EXPECT_FALSE(syn.options.timestamps.has_value());
@@ -128,7 +111,7 @@ TEST(TcpOptionsNegotiation, AbsentWhenThePassiveSideDeclines) {
     off.window_scaling = false;
     off.timestamps = false;
     tcp_pair p{tcp::config{}, off};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     EXPECT_TRUE(p.a().sent[0].seg.options.window_scale.has_value());
     EXPECT_FALSE(p.b().sent[0].seg.options.window_scale.has_value());
     EXPECT_FALSE(p.b().sent[0].seg.options.timestamps.has_value());
@@ -168,7 +151,7 @@ TEST(TcpMss, SegmentsNeverExceedPeerMss) {
     tcp::config small;
     small.mss = 700;
     tcp_pair p{tcp::config{}, small};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.a().queue_send(pattern(20000, 3));
     ASSERT_TRUE(p.run_until([&] { return p.b().received.size() == 20000; }));
     for (const auto& s : p.a().sent) EXPECT_LE(s.seg.payload.size(), 700u - 12u);
@@ -176,7 +159,7 @@ TEST(TcpMss, SegmentsNeverExceedPeerMss) {
 
 TEST(TcpNagle, SmallWritesCoalesceWhileDataIsOutstanding) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto mark = p.a().sent.size();
     for (const char* s : {"a", "b", "c"}) p.a().conn.send(as_bytes_of(std::string_view{s}), p.now());
     auto out = p.a().sent_since(mark);
@@ -190,7 +173,7 @@ TEST(TcpNagle, SmallWritesCoalesceWhileDataIsOutstanding) {
 
 TEST(TcpNagle, NoDelaySendsEachWriteAtOnce) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.a().conn.set_no_delay(true);
     const auto mark = p.a().sent.size();
     for (const char* s : {"a", "b", "c"}) p.a().conn.send(as_bytes_of(std::string_view{s}), p.now());
@@ -204,7 +187,7 @@ struct injected_receiver {
     tcp_pair p;
     seq_number base;
     explicit injected_receiver(const tcp::config& b_cfg = {}) : p{tcp::config{}, b_cfg} {
-        establish(p);
+        EXPECT_TRUE(establish(p));
         p.deliver_a_to_b = false;
         base = p.a().conn.info().snd_nxt;
     }
@@ -250,7 +233,7 @@ TEST(TcpReassembly, OutOfOrderMemoryIsBounded) {
     tcp::config bcfg;
     bcfg.max_out_of_order_bytes = 100;
     tcp_pair p{tcp::config{}, bcfg};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.deliver_a_to_b = false;
     const seq_number base = p.a().conn.info().snd_nxt;
     const std::string chunk(60, 'q');
@@ -286,7 +269,7 @@ TEST(TcpSack, BlocksReportMostRecentFirst) {
 
 TEST(TcpDelayedAck, SingleSegmentAckedAfterDelay) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto mark = p.b().sent.size();
     p.a().queue_send("ping");
     ASSERT_TRUE(p.run_until([&] { return p.b().received.size() == 4; }));
@@ -338,7 +321,7 @@ TEST(TcpWindow, ReceiveWindowNeverShrinksAndReopensOnRead) {
     tcp::config small;
     small.receive_buffer_size = 8192;
     tcp_pair p{tcp::config{}, small};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.b().auto_read = false;
     p.a().queue_send(pattern(30000, 4));
     ASSERT_TRUE(p.run_until([&] { return p.b().conn.bytes_readable() == 8192; }));
@@ -361,7 +344,7 @@ TEST(TcpWindow, SmallReadDoesNotTriggerWindowUpdate) {
     tcp::config small;
     small.receive_buffer_size = 65536;
     tcp_pair p{tcp::config{}, small};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.b().auto_read = false;
     p.a().queue_send(pattern(65536, 5));
     ASSERT_TRUE(p.run_until([&] { return p.b().conn.bytes_readable() == 65536; }));

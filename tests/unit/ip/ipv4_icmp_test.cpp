@@ -41,6 +41,11 @@ TEST(Icmp, BroadcastEchoIsNotAnswered) {
     wire::icmp_header{8, 0, 0x00010001}.encode(icmp, 0);
     h.inject(h.ipv4(1, icmp, ip::address_v4::broadcast()));
     EXPECT_EQ(h.pending(), 0u);
+    // Control: the same echo request to our address is answered.
+    h.inject(h.ipv4(1, icmp));
+    auto c = h.next();
+    ASSERT_TRUE(c.icmp);
+    EXPECT_EQ(c.icmp->type(), 0);
 }
 
 TEST(Ipv4, BadHeaderChecksumIsCountedAndDropped) {

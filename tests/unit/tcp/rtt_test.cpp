@@ -1,7 +1,7 @@
 // RTT measurement (RFC 6298, RFC 7323 §4), Karn's rule, observer events, corruption.
 #include <gtest/gtest.h>
 
-#include "tcp_pair.hpp"
+#include "tcp_factory.hpp"
 
 namespace tapstack::testing {
 namespace {
@@ -10,16 +10,9 @@ using tcp::seq_number;
 using tcp::state;
 using namespace std::chrono_literals;
 
-bool is(tcp_endpoint& e, state s) { return e.conn.current_state() == s; }
-
-void establish(tcp_pair& p) {
-    p.connect();
-    ASSERT_TRUE(p.run_until([&] { return is(p.a(), state::established) && is(p.b(), state::established); }));
-}
-
 TEST(TcpRtt, TimestampsMeasureTheRoundTrip) {
     tcp_pair p{tcp::config{}, tcp::config{}, 25ms};  // 50 ms round trip
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.a().conn.set_no_delay(true);
     for (int i = 0; i < 5; ++i) {
         p.a().queue_send("x");
@@ -38,7 +31,7 @@ TEST(TcpRtt, WithoutTimestampsOneTimedSegmentAndKarnsRule) {
     no_ts.timestamps = false;
     no_ts.delayed_ack = 0ms;
     tcp_pair p{no_ts, no_ts, 25ms};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     const auto i0 = p.a().conn.info();
     EXPECT_FALSE(i0.timestamps);
     EXPECT_EQ(i0.srtt, 50ms);  // the SYN,ACK timed the SYN
@@ -63,7 +56,7 @@ TEST(TcpEvents, WritableWhenSendSpaceOpens) {
     tcp::config small;
     small.send_buffer_size = 4096;
     tcp_pair p{small, tcp::config{}};
-    establish(p);
+    ASSERT_TRUE(establish(p));
     std::vector<std::byte> data(10000, std::byte{1});
     EXPECT_EQ(p.a().conn.send(data, p.now()), 4096u);
     EXPECT_EQ(p.a().conn.send_space(), 0u);
@@ -76,7 +69,7 @@ TEST(TcpEvents, WritableWhenSendSpaceOpens) {
 
 TEST(TcpEvents, ReadableOnFinAndEof) {
     tcp_pair p;
-    establish(p);
+    ASSERT_TRUE(establish(p));
     p.b().events.clear();
     p.a().queue_send("bye");
     p.a().close_when_sent = true;
