@@ -66,11 +66,11 @@ TEST(TcpRobustness, RandomSegmentsNeverBreakTheConnection) {
         const auto got = p.b().received_string();
         std::size_t real_bytes = 0;
         for (std::size_t k = 0; k < got.size(); ++k) {
-            const bool junk = static_cast<unsigned char>(got[k]) == 0xEE;
+            const bool is_junk = static_cast<unsigned char>(got[k]) == 0xEE;
             if (k < real.size() && got[k] == real[k]) {
                 ++real_bytes;
             } else {
-                EXPECT_TRUE(junk) << "seed " << seed << ": byte " << k << " is neither a's nor junk";
+                EXPECT_TRUE(is_junk) << "seed " << seed << ": byte " << k << " is neither a's nor junk";
             }
         }
         if (got.compare(0, real.size(), real) == 0) ++intact;

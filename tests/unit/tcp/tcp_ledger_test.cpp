@@ -102,7 +102,7 @@ TEST(TcpLedger, EveryRowHasADefinedStatusAndATestWhenItClaimsOne) {
     EXPECT_EQ(rows.size(), 100u);  // MUST-1..69, SHLD-1..31
     for (const auto& r : rows) {
         EXPECT_TRUE(statuses.count(r.status)) << r.req << ": status \"" << r.status << "\"";
-        if (r.status == "implemented, test") EXPECT_FALSE(cited_tests(r.test).empty()) << r.req << " names no test";
+        if (r.status == "implemented, test") { EXPECT_FALSE(cited_tests(r.test).empty()) << r.req << " names no test"; }
     }
 }
 
