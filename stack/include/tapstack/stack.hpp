@@ -10,7 +10,7 @@
 #include <tapstack/errc.hpp>
 #include <tapstack/ip/address.hpp>
 #include <tapstack/link/frame_sink.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 #include <tapstack/link/offload.hpp>
 #include <tapstack/stats.hpp>
 #include <tapstack/tcp/config.hpp>
