@@ -228,7 +228,7 @@ public:
     /// The default router learnt from router advertisements, if any.
     std::optional<ip::address_v6> ipv6_default_router() const noexcept;
 
-    struct impl;  // opaque: defined in stack/src/core/stack_impl.hpp
+    struct impl;  // opaque: defined in stack/src/stack/stack_impl.hpp
 
 private:
     std::unique_ptr<impl> impl_;

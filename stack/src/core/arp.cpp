@@ -1,6 +1,6 @@
 // ARP (RFC 826) with the cache rules of RFC 1122 2.3.2: entries expire, a bounded number of
 // packets wait per unresolved address, requests are retried and then given up.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <tapstack/wire/arp.hpp>
 
 namespace tapstack {

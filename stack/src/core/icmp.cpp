@@ -1,7 +1,7 @@
 // ICMP (RFC 792, RFC 1122 3.2.2): echo replies, destination-unreachable errors we send, and
 // the errors we receive about our TCP segments (RFC 9293 §3.9.2.2, RFC 1122 4.2.3.9, RFC 5927,
 // RFC 1191), handed to the connection they quote.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <algorithm>
 #include <tapstack/wire/icmp.hpp>
 

@@ -1,6 +1,6 @@
 // ICMPv6 (RFC 4443): echo replies, the errors we send (rate-limited, §2.4(f)), and the
 // dispatch of Neighbor Discovery messages.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <algorithm>
 
 namespace tapstack {

@@ -1,5 +1,5 @@
 // IPv4 output (RFC 791, RFC 1122 3.3.1): next hop on-link or via the gateway, then ARP.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 
 namespace tapstack {
 

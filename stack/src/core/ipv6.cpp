@@ -1,6 +1,6 @@
 // IPv6 input (RFC 8200): address checks, the extension-header walk, delivery to ICMPv6, UDP
 // and TCP; the IPv6 state's set-up, timers and the public façade for it.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <algorithm>
 
 namespace tapstack {

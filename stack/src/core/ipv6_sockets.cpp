@@ -1,6 +1,6 @@
 // The IPv6 halves of the socket layer's output: UDP datagrams and TCP segments (RFC 8200 §8.1:
 // the upper-layer checksums cover the IPv6 pseudo-header; UDP's is mandatory).
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <tapstack/wire/udp.hpp>
 
 namespace tapstack {

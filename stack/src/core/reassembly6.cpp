@@ -1,7 +1,7 @@
 // IPv6 fragment reassembly (RFC 8200 §4.5) in a fixed number of 64 KiB buffers allocated at
 // start-up, with the 60-second limit, and RFC 5722's rule that overlapping fragments discard
 // the whole datagram.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <algorithm>
 
 namespace tapstack {

@@ -1,6 +1,6 @@
 // TCP sockets: listeners, the 4-tuple table, LISTEN-state processing (RFC 9293 §3.10.7.2),
 // resets for segments nobody owns (§3.10.7.1), ISNs (RFC 6528), and the per-connection timers.
-#include "../core/stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 
 namespace tapstack {
 namespace {

@@ -1,5 +1,5 @@
 // UDP (RFC 768) sockets: bind, send_to, receive_from, and inbound demultiplexing.
-#include "../core/stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <tapstack/wire/udp.hpp>
 
 namespace tapstack {

@@ -15,7 +15,7 @@
 #include <tapstack/wire/ipv4.hpp>
 #include <tapstack/wire/tcp.hpp>
 #include "../socket/port_table.hpp"
-#include "ipv6_state.hpp"
+#include "../core/ipv6_state.hpp"
 
 namespace tapstack {
 
