@@ -1,6 +1,6 @@
 #pragma once
 // The stack's private state. One struct, split by concern across the .cpp files next to it:
-// stack.cpp (dispatch, poll), arp.cpp, ipv4_output.cpp, icmp.cpp, ../socket/*.cpp.
+// stack.cpp (dispatch, poll), ../ipv4/*.cpp, ../socket/*.cpp.
 #include <array>
 #include <memory>
 #include <optional>
@@ -15,7 +15,7 @@
 #include <tapstack/wire/ipv4.hpp>
 #include <tapstack/wire/tcp.hpp>
 #include "../socket/port_table.hpp"
-#include "../core/ipv6_state.hpp"
+#include "../ipv6/ipv6.hpp"
 
 namespace tapstack {
 
