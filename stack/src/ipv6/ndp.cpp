@@ -2,6 +2,7 @@
 // cache and its states, solicitations and advertisements, router advertisements for the
 // default route. Every timer runs on the `now` the edge passes in.
 #include "../stack/stack_impl.hpp"
+#include "ipv6.hpp"
 
 namespace tapstack {
 namespace {

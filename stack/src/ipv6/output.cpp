@@ -2,6 +2,7 @@
 // destination when it is on-link (link-local, or inside our prefix), else the default router;
 // then the neighbor cache gives the MAC, or the frame waits while we solicit it.
 #include "../stack/stack_impl.hpp"
+#include "ipv6.hpp"
 
 namespace tapstack {
 

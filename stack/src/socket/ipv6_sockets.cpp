@@ -33,7 +33,7 @@ namespace tapstack {
 
 void stack::impl::send_segment_v6(const ip::four_tuple& tuple, const wire::tcp_segment& seg) {
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
-    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (ipv4_output.cpp, emit)
+    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (../stack/output.cpp, emit)
     const bool sent = send_ipv6(
         *this, src.to_v6(), dst.to_v6(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
         [&](mutable_bytes buf) { wire::encode_tcp(seg, buf, src, dst, cfg.tx_checksum_offload); });

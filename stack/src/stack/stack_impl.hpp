@@ -1,142 +1,36 @@
 #pragma once
-// The stack's private state. One struct, split by concern across the .cpp files next to it:
-// stack.cpp (dispatch, poll), ../ipv4/*.cpp, ../socket/*.cpp.
+// The stack object's private state: one struct that composes the per-layer state (../ipv4/state.hpp,
+// ../ipv6/state.hpp, ../socket/sockets.hpp). Its
+// members are defined in stack.cpp and output.cpp here and in ../socket/*.cpp; the two address
+// families are free functions over it (../ipv4/ipv4.hpp, ../ipv6/ipv6.hpp).
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
 #include <vector>
-#include <boost/intrusive/list.hpp>
-#include <boost/intrusive/set.hpp>
-#include <boost/intrusive/unordered_set.hpp>
 #include <tapstack/base/random.hpp>
 #include <tapstack/stack.hpp>
 #include <tapstack/wire/ethernet.hpp>
 #include <tapstack/wire/icmp.hpp>
 #include <tapstack/wire/ipv4.hpp>
 #include <tapstack/wire/tcp.hpp>
-#include "../socket/port_table.hpp"
+#include "../ipv4/ipv4.hpp"
 #include "../ipv6/ipv6.hpp"
+#include "../socket/sockets.hpp"
 
 namespace tapstack {
 
-namespace bi = boost::intrusive;
-
-// ---------------------------------------------------------------- ARP
-struct arp_entry {
-    ip::address_v4 address;
-    link::mac_address mac;
-    bool resolved = false;
-    bool in_use = false;
-    instant expires_at{};  // resolved: when to stop trusting it
-    instant next_retry_at{};  // unresolved: when to ask again
-    std::uint8_t retries = 0;
-    std::uint8_t pending_count = 0;
-};
-
-/// A frame waiting for ARP: complete but for the destination MAC.
-struct pending_frame {
-    std::uint16_t entry = 0;  // index into arp_cache::entries
-    std::uint16_t length = 0;
-    bool in_use = false;
-    std::vector<std::byte> bytes;  // mtu + 14, allocated once at start-up
-};
-
-// ---------------------------------------------------------------- sockets
-enum class socket_kind : std::uint8_t { free, udp, tcp };
-
-struct datagram_record {
-    ip::endpoint from;
-    std::uint32_t offset = 0;  // into the socket's ring
-    std::uint32_t length = 0;
-};
-
-struct udp_socket {
-    ip::endpoint local;
-    bool bound = false;
-    port_binding binding;
-    // A byte ring and a record ring, sized at bind time; each datagram is stored contiguously.
-    std::vector<std::byte> ring;
-    std::uint32_t ring_head = 0;  // next write
-    std::uint32_t ring_used = 0;  // bytes from the oldest record to ring_head, wasted tail included
-    std::vector<datagram_record> records;
-    std::uint32_t record_head = 0;
-    std::uint32_t record_count = 0;
-};
-
-enum class tcp_role : std::uint8_t { fresh, bound, listener, connection };
-
-struct tcp_socket;
-
-struct tuple_key_of {
-    using type = ip::four_tuple;
-    const type& operator()(const tcp_socket& s) const noexcept;
-};
-/// Keyed with the stack's secret (derived from its seed, so a replay hashes alike).
-struct tuple_hash {
-    const std::uint64_t* key;
-    std::size_t operator()(const ip::four_tuple& t) const noexcept { return ip::hash_value(t, *key); }
-};
-struct deadline_key_of {
-    using type = instant;
-    const type& operator()(const tcp_socket& s) const noexcept;
-};
-
-using unordered_hook = bi::unordered_set_member_hook<bi::link_mode<bi::safe_link>>;
-using list_hook = bi::list_member_hook<bi::link_mode<bi::safe_link>>;
-using set_hook = bi::set_member_hook<bi::link_mode<bi::safe_link>>;
-
-struct tcp_socket {
-    tcp_role role = tcp_role::fresh;
-    ip::endpoint local;
-    bool reuse_address = false;
-    bool no_delay = false;
-    bool user_owned = true;  // the application holds a handle to it
-    errc error = errc::success;  // what ended it, reported to the application
-    std::uint32_t slot = 0;
-
-    port_binding binding;  // in the port table while bound
-
-    // connection
-    // In the socket, not behind a pointer of its own: the demux goes socket -> connection state
-    // with one miss fewer per segment when the connection is cold (memory_bench demux).
-    std::optional<tcp::connection> conn;
-    tcp_socket* parent = nullptr;  // listener, until accepted
-    unordered_hook tuple_hook;  // in the 4-tuple table while it has a connection
-    ip::four_tuple tuple{};  // conn->tuple(), kept beside the hook: a lookup compares it
-        // without two more pointer hops (and cache misses) into conn
-    set_hook timer_hook;  // in the timer set while deadline is set
-    instant deadline{};
-    bool reap_queued = false;
-
-    // listener
-    std::uint32_t backlog = 0;
-    std::uint32_t half_open = 0;
-    list_hook accept_hook;  // in the parent's accept queue when established, not accepted
-    bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::accept_hook>> accept_queue;
-};
-
-inline const ip::four_tuple& tuple_key_of::operator()(const tcp_socket& s) const noexcept { return s.tuple; }
-inline const instant& deadline_key_of::operator()(const tcp_socket& s) const noexcept { return s.deadline; }
-
-using tuple_table = bi::unordered_set<tcp_socket, bi::member_hook<tcp_socket, unordered_hook, &tcp_socket::tuple_hook>,
-                                      bi::key_of_value<tuple_key_of>, bi::hash<tuple_hash>, bi::power_2_buckets<true>,
-                                      bi::constant_time_size<true>>;
-using timer_set = bi::multiset<tcp_socket, bi::member_hook<tcp_socket, set_hook, &tcp_socket::timer_hook>,
-                               bi::key_of_value<deadline_key_of>>;
-
-struct socket_slot {
-    socket_kind kind = socket_kind::free;
-    std::uint32_t generation = 1;
-    socket_waiter* waiter = nullptr;
-    std::uint8_t pending_events = 0;
-    std::unique_ptr<udp_socket> udp;
-    std::unique_ptr<tcp_socket> tcp;
-};
-
 // ---------------------------------------------------------------- the stack
-struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
-    impl(const stack_config& c, link::frame_sink& o);
-    ~impl();
+/// cfg.tcp with the MSS for a 40-byte IPv6 header (RFC 8200 §8.3: the MTU less 60).
+inline tcp::config ipv6_tcp_config(const stack_config& cfg) {
+    tcp::config c = cfg.tcp;
+    c.mss = static_cast<std::uint16_t>(std::min<unsigned>(cfg.tcp.mss, cfg.mtu - 60u));
+    return c;
+}
+
+struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
+    stack_impl(const stack_config& c, link::frame_sink& o);
+    ~stack_impl();
 
     stack_config cfg;
     link::frame_sink* out;
@@ -153,18 +47,14 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     }
 
     std::vector<std::byte> tx;  // one outgoing frame is built here (a TSO super-frame when tcp.gso_max_bytes)
-    std::uint16_t next_ip_id = 0;
     // Offload (link/offload.hpp), set for the duration of one receive() / one send_segment().
     bool rx_l4_checksum_trusted = false;  // the frame's TCP checksum is partial or already checked
     std::uint16_t tx_gso_size = 0;  // the frame being built is a TSO super-segment of this MSS
 
-    // ARP
-    std::vector<arp_entry> arp_entries;
-    std::vector<pending_frame> pending;
-    std::uint16_t arp_last_hit = 0;
-    std::uint16_t arp_unresolved = 0;  // entries waiting for a reply: poll skips the scan at 0
+    // IPv4: the ARP cache and its parked frames, the IP ID counter (../ipv4/)
+    ipv4_state v4;
 
-    // ICMP error token bucket
+    // ICMP error token bucket, shared by ICMP and ICMPv6 (output.cpp)
     double icmp_tokens = 0;
     instant icmp_refill_at{};
 
@@ -187,8 +77,9 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::vector<tcp_socket*> due_timers;  // scratch for tcp_poll
     std::size_t tcp_socket_count = 0;
 
-    // IPv6: addresses, NDP, reassembly (ipv6*.cpp, ndp.cpp, icmpv6.cpp, reassembly6.cpp)
+    // IPv6: addresses, NDP, reassembly (../ipv6/)
     ipv6_state v6{cfg};
+    tcp::config tcp_v6 = ipv6_tcp_config(cfg);
 
     // --- entry points (stack.cpp) ---
     void receive(bytes frame, instant t);
@@ -196,35 +87,12 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::size_t gso_ip_payload_limit() const noexcept;
     std::optional<instant> poll(instant t);
 
-    // --- link and ARP (arp.cpp) ---
-    void on_arp(bytes packet, instant t);
-    /// Finds or creates the cache entry; nullptr when the cache is full of unresolved entries.
-    arp_entry* arp_lookup(ip::address_v4 a);
-    void arp_learn(ip::address_v4 a, const link::mac_address& mac, instant t, bool create);
-    void arp_send_request(ip::address_v4 target, instant t);
-    void arp_poll(instant t);
-    /// RFC 1122 2.3.2.1 higher-layer advice (TCP's R1, RFC 9293 MUST-20): revalidate the next
-    /// hop towards `dst` with a unicast request while its entry stays in use.
-    void arp_negative_advice(ip::address_v4 dst, instant t);
-    std::optional<instant> arp_deadline() const;
-
-    // --- IPv4 output (ipv4_output.cpp) ---
-    /// Builds Ethernet + IPv4 around a payload the writer fills, and sends it (or parks it for ARP).
-    /// `write_payload(span)` must fill exactly payload_size bytes. Returns false when unroutable.
-    template <class Writer>
-    bool send_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size, instant t,
-                   Writer&& write_payload);
-    mutable_bytes begin_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size);
-    bool finish_ipv4(ip::address_v4 dst, std::size_t payload_size, instant t);
+    // --- shared by both families (output.cpp) ---
+    /// Sends one finished frame to the link, with the offload metadata it needs.
     void emit(bytes frame, instant t);
-
-    // --- ICMP (icmp.cpp) ---
-    void on_icmp(const wire::ipv4_view& ip, instant t);
-    /// Destination unreachable quoting the offending datagram (RFC 792, RFC 1122 3.2.2).
-    void send_unreachable(const wire::ipv4_view& offending, wire::icmp_unreachable_code code, instant t);
     bool icmp_error_allowed(instant t);
 
-    // --- UDP (../socket/udp.cpp) ---
+    // --- UDP (../socket/udp_sockets.cpp) ---
     void on_udp(const wire::ipv4_view& ip, instant t);
     /// Either family; false when no socket wants the datagram's port (the caller answers).
     bool on_udp(const ip::address& src, const ip::address& dst, bytes datagram, bool unicast, instant t);
@@ -234,6 +102,9 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     // --- TCP sockets (../socket/tcp_sockets.cpp) ---
     void on_tcp(const wire::ipv4_view& ip, instant t);
     void on_tcp(const ip::address& src, const ip::address& dst, bytes segment, instant t);
+    bool to_connection(const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t);
+    /// A SYN the listener `parent` takes: a new connection in SYN-RECEIVED.
+    void open_child(tcp_socket& parent, const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t);
     void send_reset_for(const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t);
     void send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) override;
     void send_segment_v6(const ip::four_tuple& tuple, const wire::tcp_segment& seg);  // ipv6_sockets.cpp
@@ -274,15 +145,6 @@ public:
 private:
     stack::impl& s_;
 };
-
-template <class Writer>
-bool stack::impl::send_ipv4(ip::address_v4 dst, std::uint8_t protocol, std::size_t payload_size, instant t,
-                            Writer&& write_payload) {
-    auto payload = begin_ipv4(dst, protocol, payload_size);
-    if (payload.empty() && payload_size != 0) return false;
-    write_payload(payload);
-    return finish_ipv4(dst, payload_size, t);
-}
 
 /// Counts what a TCP connection made of an ICMP error (`Stats`: icmp_stats or icmpv6_stats).
 template <class Stats>
