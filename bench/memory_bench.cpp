@@ -42,7 +42,7 @@
 #include <tapstack/stack.hpp>
 #include <tapstack/tcp/connection.hpp>
 // The lookup benchmark times the stack's own 4-tuple table type (a private header of the core).
-#include "../stack/src/core/stack_impl.hpp"
+#include "../stack/src/stack/stack_impl.hpp"
 // Under `valgrind --tool=callgrind --collect-atstart=no`, only the transfer itself is counted
 // (not building the stacks and the link's preallocated queues): Ir / segments is the steady-state
 // cost of a segment. Outside valgrind the macros do nothing.

@@ -58,6 +58,9 @@ fi
 # Source checks that need no build: one layout (.clang-format) over every C and C++ file.
 echo "=== format (scripts/check-format.sh)"
 if bash "$root/scripts/check-format.sh"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+# ... and the core's layer rule (docs/architecture.md): no Asio, no tap/ or apps/, no include upward.
+echo "=== layers (scripts/check-layers.sh)"
+if bash "$root/scripts/check-layers.sh"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 echo "=== build ($preset)"
 cd "$root"  # presets are looked up in the current directory

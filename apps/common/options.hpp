@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 #include <tapstack/ip/address.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 
 namespace tapstack::app {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include <tapstack/ip/address.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 
 using namespace tapstack;
 

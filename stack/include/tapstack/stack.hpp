@@ -10,7 +10,7 @@
 #include <tapstack/errc.hpp>
 #include <tapstack/ip/address.hpp>
 #include <tapstack/link/frame_sink.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 #include <tapstack/link/offload.hpp>
 #include <tapstack/stats.hpp>
 #include <tapstack/tcp/config.hpp>
@@ -146,6 +146,8 @@ struct tcp_socket_info {
     errc soft_error = errc::success;
 };
 
+struct stack_impl;
+
 class stack {
 public:
     stack(const stack_config& cfg, link::frame_sink& out);
@@ -221,14 +223,16 @@ public:
     errc tcp_set_v6_only(socket_handle h, bool on);
     errc udp_set_v6_only(socket_handle h, bool on);
     /// RFC 4862 §5.4: where duplicate address detection stands for one of our addresses.
-    enum class address_state : std::uint8_t { absent, tentative, preferred, duplicate };
+    using address_state = ip::address_state;
     address_state ipv6_address_state(const ip::address_v6& a) const noexcept;
     /// Our link-local address (fe80::/64 from the MAC), unspecified when IPv6 is off.
     ip::address_v6 ipv6_link_local() const noexcept;
     /// The default router learnt from router advertisements, if any.
     std::optional<ip::address_v6> ipv6_default_router() const noexcept;
 
-    struct impl;  // opaque: defined in stack/src/core/stack_impl.hpp
+    /// Opaque: defined in stack/src/stack/stack_impl.hpp. A namespace-scope name, so that the
+    /// layers' private headers can declare functions over it without including this header.
+    using impl = stack_impl;
 
 private:
     std::unique_ptr<impl> impl_;

@@ -61,4 +61,12 @@ private:
     list empty_;
 };
 
+/// A binding on the wildcard of one family: which destinations it takes. An IPv6 wildcard
+/// also takes IPv4 unless v6_only (Linux's bindv6only=0); an IPv4 wildcard never takes IPv6.
+constexpr bool wildcard_takes(const ip::address& bound, bool v6_only, const ip::address& dst) noexcept {
+    if (!bound.is_unspecified()) return bound == dst;
+    if (bound.is_v6()) return dst.is_v6() || !v6_only;
+    return dst.is_v4();
+}
+
 }  // namespace tapstack

@@ -1,5 +1,5 @@
 // Socket slots, handles, readiness events and ephemeral ports, shared by UDP and TCP.
-#include "../core/stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 
 namespace tapstack {
 

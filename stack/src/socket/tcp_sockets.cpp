@@ -1,6 +1,6 @@
 // TCP sockets: listeners, the 4-tuple table, LISTEN-state processing (RFC 9293 §3.10.7.2),
 // resets for segments nobody owns (§3.10.7.1), ISNs (RFC 6528), and the per-connection timers.
-#include "../core/stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 
 namespace tapstack {
 namespace {
@@ -66,9 +66,9 @@ tcp_socket* stack::impl::find_listener(const ip::address& local, ip::port_number
 void stack::impl::send_segment(const ip::four_tuple& tuple, const wire::tcp_segment& seg) {
     if (tuple.remote.address.is_v6()) return send_segment_v6(tuple, seg);  // ipv6_sockets.cpp
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
-    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (ipv4_output.cpp, emit)
-    const bool sent = send_ipv4(dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
-                                [&](mutable_bytes payload_out) {
+    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (../stack/output.cpp, emit)
+    const bool sent = send_ipv4(*this, dst.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::tcp),
+                                seg.encoded_size(), now, [&](mutable_bytes payload_out) {
                                     wire::encode_tcp(seg, payload_out, src, dst, cfg.tx_checksum_offload);  // see emit
                                 });
     tx_gso_size = 0;
@@ -95,8 +95,44 @@ void stack::impl::send_reset_for(const ip::four_tuple& tuple, const wire::tcp_se
     send_segment(tuple, rst);
 }
 
+namespace {
+/// RFC 9293 MUST-63 / RFC 1122 4.2.3.10: an address that cannot be a unicast peer (unspecified,
+/// loopback, broadcast, multicast).
+bool impossible_peer(const ip::address& src, const stack_config& cfg) noexcept {
+    const bool bad_v6_source = src.is_v6() &&
+        (src.is_unspecified() || src.to_v6().is_multicast() ||
+         src.to_v6() == ip::address_v6{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}});
+    const auto from = src.to_v4();
+    return bad_v6_source ||
+        (src.is_v4() &&
+         (from.is_unspecified() || from.is_loopback() || from.is_broadcast() || from.is_multicast() ||
+          from == cfg.ipv4.directed_broadcast()));
+}
+}  // namespace
+
 void stack::impl::on_tcp(const wire::ipv4_view& ip, instant t) {
     on_tcp(ip::address{ip.source()}, ip::address{ip.destination()}, ip.payload(), t);
+}
+
+// A segment for a connection we have; false when there is none, or when a SYN reincarnates
+// the connection in TIME-WAIT (it goes to the listener as a new one).
+bool stack::impl::to_connection(const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t) {
+    auto it = connections.find(tuple);
+    if (it == connections.end()) return false;
+    tcp_socket& s = *it;
+    const bool reincarnation = s.conn->current_state() == tcp::state::time_wait && seg.flags.syn && !seg.flags.ack &&
+        !seg.flags.rst && s.conn->accepts_reincarnation(seg) &&
+        find_listener(tuple.local.address, seg.destination_port) != nullptr;
+    if (!reincarnation) {
+        s.conn->on_segment(seg, t);
+        touch(s);
+        return true;
+    }
+    // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN above the old sequence space ends TIME-WAIT.
+    ++stats.tcp.time_wait_reuses;
+    s.user_owned = false;
+    release_tcp(s);
+    return false;
 }
 
 void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes segment, instant t) {
@@ -120,21 +156,7 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
         return;
     }
     const ip::four_tuple tuple{{dst, seg.destination_port}, {src, seg.source_port}};
-    if (auto it = connections.find(tuple); it != connections.end()) {
-        tcp_socket& s = *it;
-        const bool reincarnation = s.conn->current_state() == tcp::state::time_wait && seg.flags.syn &&
-            !seg.flags.ack && !seg.flags.rst && s.conn->accepts_reincarnation(seg) &&
-            find_listener(dst, seg.destination_port) != nullptr;
-        if (!reincarnation) {
-            s.conn->on_segment(seg, t);
-            touch(s);
-            return;
-        }
-        // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN above the old sequence space ends TIME-WAIT.
-        ++stats.tcp.time_wait_reuses;
-        s.user_owned = false;
-        release_tcp(s);
-    }
+    if (to_connection(tuple, seg, t)) return;
 
     tcp_socket* listener = find_listener(dst, seg.destination_port);
     if (!listener) {
@@ -151,14 +173,7 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     if (!seg.flags.syn) return;
     // RFC 9293 MUST-63 / RFC 1122 4.2.3.10: a SYN from an address that cannot be a unicast
     // peer (unspecified, loopback, broadcast, multicast) is dropped.
-    const bool bad_v6_source = src.is_v6() &&
-        (src.is_unspecified() || src.to_v6().is_multicast() ||
-         src.to_v6() == ip::address_v6{{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}});
-    const auto from = src.to_v4();
-    if (bad_v6_source ||
-        (src.is_v4() &&
-         (from.is_unspecified() || from.is_loopback() || from.is_broadcast() || from.is_multicast() ||
-          from == cfg.ipv4.directed_broadcast()))) {
+    if (impossible_peer(src, cfg)) {
         ++stats.ip.in_martians;
         return;
     }
@@ -170,6 +185,10 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
         ++stats.tcp.accept_queue_drops;
         return;
     }
+    open_child(*listener, tuple, seg, t);
+}
+
+void stack::impl::open_child(tcp_socket& parent, const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t) {
     tcp_socket* child = new_tcp_socket();
     if (!child) {
         ++stats.tcp.connection_limit_drops;
@@ -177,18 +196,18 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     }
     child->role = tcp_role::connection;
     child->user_owned = false;
-    child->parent = listener;
+    child->parent = &parent;
     child->local = tuple.local;
-    child->reuse_address = listener->reuse_address;
-    child->conn.emplace(tuple.local.address.is_v6() ? v6.tcp : cfg.tcp, stats.tcp, *this, *this);
+    child->reuse_address = parent.reuse_address;
+    child->conn.emplace(tuple.local.address.is_v6() ? tcp_v6 : cfg.tcp, stats.tcp, *this, *this);
     child->conn->user_data = child;
-    child->no_delay = listener->no_delay;
+    child->no_delay = parent.no_delay;
     if (child->no_delay) child->conn->set_no_delay(true);
     child->binding.address = tuple.local.address;
     child->binding.port = tuple.local.port;
     child->binding.reuse_address = child->reuse_address;
     child->binding.conn = &*child->conn;
-    ++listener->half_open;
+    ++parent.half_open;
     // Tables first: the SYN-ACK leaves from inside open_passive and events may follow.
     child->conn->open_passive(tuple, seg, make_isn(tuple, t), make_ts_offset(tuple), t);
     child->tuple = tuple;
@@ -239,7 +258,7 @@ void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
         if (remote.is_v6())
             nd_negative_advice(*this, remote.to_v6(), now);
         else
-            arp_negative_advice(remote.to_v4(), now);
+            arp_negative_advice(*this, remote.to_v4(), now);
     }
     if (events & ev::closed) {
         if (s->parent) {
@@ -456,7 +475,7 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     impl_->tcp_ports.remove(s->binding);
     s->role = tcp_role::connection;
     s->local = tuple.local;
-    s->conn.emplace(v6 ? impl_->v6.tcp : impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
+    s->conn.emplace(v6 ? impl_->tcp_v6 : impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
     s->conn->user_data = s;
     if (s->no_delay) s->conn->set_no_delay(true);
     s->binding.address = local_address;

@@ -3,7 +3,7 @@
 // point (RFC 6582 §3.2) and RFC 6675's HighRxt. It decides when recovery starts and ends; the
 // congestion control (congestion.hpp) decides what that does to cwnd, and the connection sends.
 #include <cstdint>
-#include <tapstack/tcp/seq_number.hpp>
+#include <tapstack/wire/seq_number.hpp>
 
 namespace tapstack::tcp {
 

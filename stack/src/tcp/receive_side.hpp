@@ -11,7 +11,7 @@
 #include <tapstack/tcp/config.hpp>
 #include <tapstack/tcp/range_set.hpp>
 #include <tapstack/tcp/ring_buffer.hpp>
-#include <tapstack/tcp/seq_number.hpp>
+#include <tapstack/wire/seq_number.hpp>
 #include <tapstack/wire/tcp.hpp>
 
 namespace tapstack::tcp {

@@ -4,7 +4,7 @@
 // It knows no connection: the send sequence variables come in as arguments.
 #include <cstdint>
 #include <tapstack/tcp/range_set.hpp>
-#include <tapstack/tcp/seq_number.hpp>
+#include <tapstack/wire/seq_number.hpp>
 #include <tapstack/wire/tcp.hpp>
 
 namespace tapstack::tcp {

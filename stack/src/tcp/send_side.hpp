@@ -7,7 +7,7 @@
 #include <memory>
 #include <tapstack/base/time.hpp>
 #include <tapstack/tcp/ring_buffer.hpp>
-#include <tapstack/tcp/seq_number.hpp>
+#include <tapstack/wire/seq_number.hpp>
 #include <tapstack/wire/tcp.hpp>
 
 namespace tapstack::tcp {

@@ -53,6 +53,65 @@ void ipv6_fragment::encode(mutable_bytes out) const noexcept {
     store_be32(out, 4, identification);
 }
 
+namespace {
+/// The fragment header at `at` (RFC 8200 §4.5) ends the walk: the upper layer follows it.
+ipv6_walk end_at_fragment(bytes p, std::size_t at, ipv6_walk w) noexcept {
+    if (at + ipv6_fragment_header_size > p.size()) {
+        w.result = ipv6_walk::outcome::truncated;
+        return w;
+    }
+    ipv6_fragment f;
+    f.next_header = load_u8(p, at);
+    const std::uint16_t word = load_be16(p, at + 2);
+    f.offset = static_cast<std::uint16_t>(word & 0xfff8);
+    f.more_fragments = (word & 1) != 0;
+    f.identification = load_be32(p, at + 4);
+    f.header_offset = at;
+    ++w.headers;
+    w.fragment = f;
+    w.result = ipv6_walk::outcome::upper_layer;
+    w.protocol = f.next_header;
+    w.offset = at + ipv6_fragment_header_size;
+    w.next_header_pointer = at;
+    return w;
+}
+
+/// §4.2: the options of the hop-by-hop or destination options header at `at` are TLVs; the two
+/// high bits of an unknown type say what to do. False when the walk ends here (`w` says why).
+bool walk_options(bytes p, std::size_t at, std::size_t length, ipv6_walk& w) noexcept {
+    using outcome = ipv6_walk::outcome;
+    const auto problem = [&](outcome o, std::size_t pointer) {
+        w.result = o;
+        w.code = ipv6_problem::unrecognized_option;
+        w.pointer = static_cast<std::uint32_t>(pointer);
+        return false;
+    };
+    std::size_t o = at + 2;
+    const std::size_t end = at + length;
+    while (o < end) {
+        const std::uint8_t type = load_u8(p, o);
+        if (type == pad1) {
+            ++o;
+            continue;
+        }
+        if (o + 2 > end || o + 2 + load_u8(p, o + 1) > end) {
+            w.result = outcome::truncated;
+            return false;
+        }
+        if (type != padn) {
+            switch (type >> 6) {
+            case 0: break;  // skip over this option
+            case 1: w.result = outcome::discard; return false;
+            case 2: return problem(outcome::problem, o);
+            default: return problem(outcome::problem_unless_multicast, o);
+            }
+        }
+        o += 2 + std::size_t{load_u8(p, o + 1)};
+    }
+    return true;
+}
+}  // namespace
+
 ipv6_walk walk_extension_headers(const ipv6_view& packet, std::uint8_t max_headers) noexcept {
     using outcome = ipv6_walk::outcome;
     const bytes p = packet.packet();
@@ -89,26 +148,7 @@ ipv6_walk walk_extension_headers(const ipv6_view& packet, std::uint8_t max_heade
             w.result = outcome::truncated;
             return w;
         }
-        if (kind == ipv6_next_header::fragment) {
-            if (at + ipv6_fragment_header_size > p.size()) {
-                w.result = outcome::truncated;
-                return w;
-            }
-            ipv6_fragment f;
-            f.next_header = load_u8(p, at);
-            const std::uint16_t word = load_be16(p, at + 2);
-            f.offset = static_cast<std::uint16_t>(word & 0xfff8);
-            f.more_fragments = (word & 1) != 0;
-            f.identification = load_be32(p, at + 4);
-            f.header_offset = at;
-            ++w.headers;
-            w.fragment = f;
-            w.result = outcome::upper_layer;
-            w.protocol = f.next_header;
-            w.offset = at + ipv6_fragment_header_size;
-            w.next_header_pointer = at;
-            return w;
-        }
+        if (kind == ipv6_next_header::fragment) return end_at_fragment(p, at, w);
         // Hdr Ext Len: "in 8-octet units, not including the first 8 octets" (§4.3, §4.4, §4.6).
         const std::size_t length = (std::size_t{load_u8(p, at + 1)} + 1) * 8;
         if (at + length > p.size()) {
@@ -121,30 +161,8 @@ ipv6_walk walk_extension_headers(const ipv6_view& packet, std::uint8_t max_heade
             // ICMP Parameter Problem, Code 0, ... pointing to the unrecognized Routing Type".
             // With Segments Left zero the header is ignored.
             if (load_u8(p, at + 3) != 0) return problem(outcome::problem, ipv6_problem::erroneous_header_field, at + 2);
-        } else {
-            // §4.2: options are TLVs; the two high bits of an unknown type say what to do.
-            std::size_t o = at + 2;
-            const std::size_t end = at + length;
-            while (o < end) {
-                const std::uint8_t type = load_u8(p, o);
-                if (type == pad1) {
-                    ++o;
-                    continue;
-                }
-                if (o + 2 > end || o + 2 + load_u8(p, o + 1) > end) {
-                    w.result = outcome::truncated;
-                    return w;
-                }
-                if (type != padn) {
-                    switch (type >> 6) {
-                    case 0: break;  // skip over this option
-                    case 1: w.result = outcome::discard; return w;
-                    case 2: return problem(outcome::problem, ipv6_problem::unrecognized_option, o);
-                    default: return problem(outcome::problem_unless_multicast, ipv6_problem::unrecognized_option, o);
-                    }
-                }
-                o += 2 + std::size_t{load_u8(p, o + 1)};
-            }
+        } else if (!walk_options(p, at, length, w)) {
+            return w;
         }
         ++w.headers;
         next = load_u8(p, at);

@@ -18,7 +18,7 @@ std::string_view to_string(parse_error e) noexcept {
     return "unknown parse error";
 }
 
-// Declared in parse_error.hpp (owned here); core/throw_from_error.cpp has the errc twin.
+// Declared in parse_error.hpp (owned here); base/throw_from_error.cpp has the errc twin.
 void throw_exception_from_error(parse_error e, const boost::source_location& loc) {
     throw std::runtime_error(std::string{"parse error: "} + std::string{to_string(e)} + " at " + loc.to_string());
 }

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <vector>
-#include "../../../stack/src/core/stack_impl.hpp"
+#include "../../../stack/src/stack/stack_impl.hpp"
 
 using namespace tapstack;
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include <tapstack/ip/address.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 
 using namespace tapstack;
 using namespace tapstack::ip;

@@ -164,4 +164,8 @@ struct four_tuple {
 /// a peer cannot choose ports or addresses that pile into one bucket of a connection table.
 std::size_t hash_value(const four_tuple& t, std::uint64_t key = 0) noexcept;
 
+/// RFC 4862 §5.4: where duplicate address detection stands for one of our addresses
+/// (stack::address_state names it in the stack's interface).
+enum class address_state : std::uint8_t { absent, tentative, preferred, duplicate };
+
 }  // namespace tapstack::ip

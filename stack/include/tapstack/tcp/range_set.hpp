@@ -3,7 +3,7 @@
 // and the SACK scoreboard of the sender (RFC 6675 §3). No allocation; add() fails when full.
 #include <array>
 #include <cstdint>
-#include <tapstack/tcp/seq_number.hpp>
+#include <tapstack/wire/seq_number.hpp>
 
 namespace tapstack::tcp {
 

@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <boost/system/result.hpp>
 #include <tapstack/base/bytes.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 #include <tapstack/wire/parse_error.hpp>
 
 namespace tapstack::wire {

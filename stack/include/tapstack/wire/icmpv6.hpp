@@ -2,7 +2,7 @@
 // ICMPv6 (RFC 4443) and the Neighbor Discovery messages carried in it (RFC 4861 §4).
 #include <optional>
 #include <tapstack/ip/address.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 #include <tapstack/wire/ethernet.hpp>
 
 namespace tapstack::wire {

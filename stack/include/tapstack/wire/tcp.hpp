@@ -2,7 +2,7 @@
 #include <array>
 #include <optional>
 #include <tapstack/ip/address.hpp>
-#include <tapstack/tcp/seq_number.hpp>
+#include <tapstack/wire/seq_number.hpp>
 #include <tapstack/wire/ethernet.hpp>
 
 namespace tapstack::wire {

@@ -21,7 +21,7 @@
 #include <vector>
 #include <tapstack/base/time.hpp>
 #include <tapstack/ip/address.hpp>
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 
 namespace tapstack::tap {
 

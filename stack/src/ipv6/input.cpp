@@ -1,17 +1,16 @@
 // IPv6 input (RFC 8200): address checks, the extension-header walk, delivery to ICMPv6, UDP
 // and TCP; the IPv6 state's set-up, timers and the public façade for it.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
+#include "ipv6.hpp"
 #include <algorithm>
 
 namespace tapstack {
 
-ipv6_state::ipv6_state(const stack_config& cfg) : tcp{cfg.tcp} {
+ipv6_state::ipv6_state(const stack_config& cfg) {
     enabled = cfg.ipv6.has_value() || cfg.ipv6_link_local;
     hop_limit = cfg.ipv6_hop_limit;
     reachable_time = cfg.nd_reachable_time;
     retrans_timer = cfg.nd_retrans_timer;
-    // RFC 8200 §8.3: the MSS is the MTU less 60 (40 for IPv6, 20 for TCP).
-    tcp.mss = static_cast<std::uint16_t>(std::min<unsigned>(cfg.tcp.mss, cfg.mtu - 60u));
     if (!enabled) return;
     const auto initial = cfg.dad_transmits == 0 ? stack::address_state::preferred : stack::address_state::tentative;
     link_local = our_address6{wire::link_local_from_mac(cfg.mac), 64, initial};

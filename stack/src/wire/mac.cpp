@@ -1,4 +1,4 @@
-#include <tapstack/link/mac.hpp>
+#include <tapstack/wire/mac.hpp>
 
 namespace tapstack::link {
 namespace {

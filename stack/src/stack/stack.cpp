@@ -1,11 +1,11 @@
-// Inbound dispatch (Ethernet -> ARP / IPv4 -> ICMP, UDP, TCP), poll(), and the public façade.
+// The stack object: Ethernet dispatch (to ARP, IPv4, IPv6), poll(), and the public façade.
 #include "stack_impl.hpp"
 #include <stdexcept>
 #include <tapstack/wire/arp.hpp>
 
 namespace tapstack {
 
-stack::impl::impl(const stack_config& c, link::frame_sink& o)
+stack_impl::stack_impl(const stack_config& c, link::frame_sink& o)
     : cfg{c},
       out{&o},
       rng{c.seed},
@@ -14,8 +14,7 @@ stack::impl::impl(const stack_config& c, link::frame_sink& o)
          (c.tcp.gso_max_bytes > 0 ? std::size_t{std::min(c.tcp.gso_max_bytes, link::max_gso_payload)} +
                   wire::ipv6_header_size + wire::tcp_min_header_size + wire::tcp_max_options_size
                                   : 0)),
-      arp_entries(c.arp_max_entries),
-      pending(c.arp_max_pending),
+      v4{c},
       port_perturbation(256),  // RFC 6056 §3.3.4: "TABLE_LENGTH"
       tuple_buckets(std::bit_ceil(std::max<std::uint32_t>(c.max_tcp_sockets, 16))),
       connections(tuple_table::bucket_traits(tuple_buckets.data(), tuple_buckets.size()), tuple_hash{&tuple_hash_key}) {
@@ -23,20 +22,18 @@ stack::impl::impl(const stack_config& c, link::frame_sink& o)
     isn_key[1] = rng.next();
     port_key[0] = rng.next();
     port_key[1] = rng.next();
-    next_ip_id = static_cast<std::uint16_t>(rng.next());
+    v4.next_ip_id = static_cast<std::uint16_t>(rng.next());
     for (auto& p : port_perturbation) p = static_cast<std::uint16_t>(rng.next());
     // Derived from the ISN secret rather than drawn, so the random sequence (and every recorded
     // fixture) stays as it was.
     const std::uint64_t label = 0x7475706c652d6862;  // "tuple-hb"
     tuple_hash_key = siphash24(isn_key, &label, sizeof label);
-    // Parked frames are at most one MTU: a super-frame is never parked (finish_ipv4).
-    for (auto& p : pending) p.bytes.resize(std::size_t{c.mtu} + wire::ethernet_header_size);
     icmp_tokens = static_cast<double>(cfg.icmp_error_rate);
     slots.reserve(std::size_t{cfg.max_udp_sockets} + cfg.max_tcp_sockets);
     event_queue.reserve(64);
 }
 
-stack::impl::~impl() {
+stack_impl::~stack_impl() {
     // Unlink every intrusive hook before the sockets go (safe_link asserts otherwise).
     timers.clear();
     connections.clear();
@@ -68,64 +65,16 @@ void stack::impl::receive(bytes frame, instant t) {
         return;
     }
     switch (eth->type()) {
-    case static_cast<std::uint16_t>(wire::ether_type::arp): on_arp(eth->payload(), t); return;
-    case static_cast<std::uint16_t>(wire::ether_type::ipv4): break;
+    case static_cast<std::uint16_t>(wire::ether_type::arp): on_arp(*this, eth->payload(), t); return;
+    case static_cast<std::uint16_t>(wire::ether_type::ipv4): on_ipv4(*this, eth->payload(), t); return;
     case static_cast<std::uint16_t>(wire::ether_type::ipv6): on_ipv6(*this, eth->payload(), t); return;
     default: ++stats.link.in_unknown_ethertype; return;
-    }
-
-    ++stats.ip.in_receives;
-    auto ip = wire::ipv4_view::parse(eth->payload());
-    if (!ip) {
-        ++stats.ip.in_hdr_errors;
-        return;
-    }
-    const auto src = ip->source();
-    const auto to = ip->destination();
-    const bool to_us = to == cfg.ipv4.addr;
-    const bool to_broadcast = to.is_broadcast() || to == cfg.ipv4.directed_broadcast();
-    if (!to_us && !to_broadcast) {
-        ++stats.ip.in_addr_errors;  // RFC 1122 3.3.4.2: we do not forward
-        return;
-    }
-    // RFC 1122 3.2.1.3: a source address that is broadcast, multicast or ours is discarded.
-    if (src.is_broadcast() || src.is_multicast() || src == cfg.ipv4.directed_broadcast() ||
-        (src == cfg.ipv4.addr && !src.is_unspecified())) {
-        ++stats.ip.in_martians;
-        return;
-    }
-    if (ip->is_fragment()) {
-        ++stats.ip.in_fragments_dropped;  // no IPv4 reassembly: we never send fragments either
-        return;
-    }
-    switch (ip->protocol()) {
-    case static_cast<std::uint8_t>(wire::ip_protocol::icmp):
-        ++stats.ip.in_delivers;
-        on_icmp(*ip, t);
-        return;
-    case static_cast<std::uint8_t>(wire::ip_protocol::udp):
-        ++stats.ip.in_delivers;
-        on_udp(*ip, t);
-        return;
-    case static_cast<std::uint8_t>(wire::ip_protocol::tcp):
-        if (!to_us) {
-            ++stats.ip.in_addr_errors;  // TCP is never broadcast
-            return;
-        }
-        ++stats.ip.in_delivers;
-        on_tcp(*ip, t);
-        return;
-    default:
-        ++stats.ip.in_unknown_protos;
-        // RFC 1122 3.2.2.1: protocol unreachable, but never in answer to a broadcast.
-        if (to_us) send_unreachable(*ip, wire::icmp_unreachable_code::protocol, t);
-        return;
     }
 }
 
 std::optional<instant> stack::impl::poll(instant t) {
     auto deadline = [this] {
-        std::optional<instant> next = arp_deadline();
+        std::optional<instant> next = ipv4_deadline(*this);
         if (auto v6_next = ipv6_deadline(*this); v6_next && (!next || *v6_next < *next)) next = v6_next;
         if (!timers.empty()) {
             const instant tcp_next = timers.begin()->deadline;
@@ -140,7 +89,7 @@ std::optional<instant> stack::impl::poll(instant t) {
         if (!next || *next > t) return next;
     }
     now = t;
-    arp_poll(t);
+    ipv4_poll(*this, t);
     tcp_poll(t);
     ipv6_poll(*this, t);
     return deadline();

@@ -1,5 +1,5 @@
 // UDP (RFC 768) sockets: bind, send_to, receive_from, and inbound demultiplexing.
-#include "../core/stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <tapstack/wire/udp.hpp>
 
 namespace tapstack {
@@ -25,7 +25,7 @@ std::optional<std::uint32_t> ring_place(const udp_socket& s, std::uint32_t len) 
 void stack::impl::on_udp(const wire::ipv4_view& ip, instant t) {
     const bool unicast = ip.destination() == cfg.ipv4.addr;
     if (!on_udp(ip::address{ip.source()}, ip::address{ip.destination()}, ip.payload(), unicast, t) && unicast)
-        send_unreachable(ip, wire::icmp_unreachable_code::port, t);
+        send_unreachable(*this, ip, wire::icmp_unreachable_code::port, t);
 }
 
 bool stack::impl::on_udp(const ip::address& src, const ip::address& dst, bytes datagram, bool unicast, instant) {
@@ -121,11 +121,11 @@ result<std::size_t> stack::udp_send_to(socket_handle h, bytes payload, const ip:
     if (size + wire::ipv4_min_header_size > impl_->cfg.mtu) return errc::message_size;
     const ip::address src{impl_->cfg.ipv4.addr};
     const ip::address dst = to.address;
-    const bool sent = impl_->send_ipv4(
-        to.address.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::udp), size, now, [&](mutable_bytes out) {
-            copy_bytes(out, wire::udp_header_size, payload);
-            wire::udp_header{u.local.port, to.port}.encode(out, payload.size(), src, dst);
-        });
+    const bool sent = send_ipv4(*impl_, to.address.to_v4(), static_cast<std::uint8_t>(wire::ip_protocol::udp), size,
+                                now, [&](mutable_bytes out) {
+                                    copy_bytes(out, wire::udp_header_size, payload);
+                                    wire::udp_header{u.local.port, to.port}.encode(out, payload.size(), src, dst);
+                                });
     if (!sent) return errc::host_unreachable;
     ++impl_->stats.udp.out_datagrams;
     return payload.size();

@@ -1,7 +1,8 @@
 // Neighbor Discovery (RFC 4861) and duplicate address detection (RFC 4862 §5.4): the neighbor
 // cache and its states, solicitations and advertisements, router advertisements for the
 // default route. Every timer runs on the `now` the edge passes in.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
+#include "ipv6.hpp"
 
 namespace tapstack {
 namespace {

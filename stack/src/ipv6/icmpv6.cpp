@@ -1,6 +1,7 @@
 // ICMPv6 (RFC 4443): echo replies, the errors we send (rate-limited, §2.4(f)), and the
 // dispatch of Neighbor Discovery messages.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
+#include "ipv6.hpp"
 #include <algorithm>
 
 namespace tapstack {
@@ -131,7 +132,7 @@ void on_icmpv6(stack::impl& s, const wire::ipv6_view& ip, bytes message, instant
         }
         // Then the MSS of IPv6 connections opened from now on (RFC 8201 §5.2 allows coarse path
         // MTU state; the 1280-byte floor bounds what a forged report can do).
-        if (mss < s.v6.tcp.mss) s.v6.tcp.mss = mss;
+        if (mss < s.tcp_v6.mss) s.tcp_v6.mss = mss;
         return;
     }
     default: return;  // RFC 4443 §2.4(b): unknown informational messages are silently discarded

@@ -1,6 +1,6 @@
 // The IPv6 halves of the socket layer's output: UDP datagrams and TCP segments (RFC 8200 §8.1:
 // the upper-layer checksums cover the IPv6 pseudo-header; UDP's is mandatory).
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
 #include <tapstack/wire/udp.hpp>
 
 namespace tapstack {
@@ -33,7 +33,7 @@ namespace tapstack {
 
 void stack::impl::send_segment_v6(const ip::four_tuple& tuple, const wire::tcp_segment& seg) {
     const ip::address src = tuple.local.address, dst = tuple.remote.address;
-    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (ipv4_output.cpp, emit)
+    tx_gso_size = seg.payload.size() > seg.gso_size ? seg.gso_size : 0;  // TSO (../stack/output.cpp, emit)
     const bool sent = send_ipv6(
         *this, src.to_v6(), dst.to_v6(), static_cast<std::uint8_t>(wire::ip_protocol::tcp), seg.encoded_size(), now,
         [&](mutable_bytes buf) { wire::encode_tcp(seg, buf, src, dst, cfg.tx_checksum_offload); });

@@ -24,11 +24,8 @@ private:
     std::string& out_;
     bool all_;
 };
-}  // namespace
 
-std::string format_stats(const stack_stats& s, bool all) {
-    std::string out;
-    table t{out, all};
+void link_rows(table& t, const stack_stats& s) {
     t.section("Link");
     t.row("frames received", s.link.in_frames);
     t.row("frames sent", s.link.out_frames);
@@ -38,6 +35,9 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("frames with an offloaded checksum received", s.link.in_checksum_offloaded);
     t.row("super-frames received (GRO/GSO)", s.link.in_gso_frames);
     t.row("super-frames sent (TSO)", s.link.out_gso_frames);
+}
+
+void arp_rows(table& t, const stack_stats& s) {
     t.section("Arp");
     t.row("requests received", s.arp.in_requests);
     t.row("replies received", s.arp.in_replies);
@@ -48,6 +48,9 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("packets dropped waiting for resolution", s.arp.pending_drops);
     t.row("packets dropped: cache full", s.arp.cache_full_drops);
     t.row("entries revalidated on negative advice", s.arp.revalidations);
+}
+
+void ip_rows(table& t, const stack_stats& s) {
     t.section("Ip");
     t.row("total packets received", s.ip.in_receives);
     t.row("with invalid headers", s.ip.in_hdr_errors);
@@ -59,6 +62,9 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("requests sent out", s.ip.out_requests);
     t.row("dropped because of missing route", s.ip.out_no_routes);
     t.row("dropped: larger than the MTU", s.ip.out_too_big);
+}
+
+void icmp_rows(table& t, const stack_stats& s) {
     t.section("Icmp");
     t.row("ICMP messages received", s.icmp.in_msgs);
     t.row("input ICMP message failed", s.icmp.in_errors);
@@ -74,6 +80,9 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("echo replies sent", s.icmp.out_echo_reps);
     t.row("destination unreachable sent", s.icmp.out_dest_unreachs);
     t.row("ICMP errors rate limited", s.icmp.out_rate_limited);
+}
+
+void tcp_rows(table& t, const stack_stats& s) {
     t.section("Tcp");
     t.row("active connection openings", s.tcp.active_opens);
     t.row("passive connection openings", s.tcp.passive_opens);
@@ -120,12 +129,18 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("buffers refused: memory bound", s.tcp.buffer_memory_refusals);
     t.row("segments dropped: memory bound", s.tcp.buffer_memory_drops);
     t.row("orphaned FIN-WAIT-2 connections timed out", s.tcp.fin_wait_2_timeouts);
+}
+
+void udp_rows(table& t, const stack_stats& s) {
     t.section("Udp");
     t.row("packets received", s.udp.in_datagrams);
     t.row("packets to unknown port received", s.udp.no_ports);
     t.row("packet receive errors", s.udp.in_errors);
     t.row("receive buffer errors", s.udp.rcvbuf_errors);
     t.row("packets sent", s.udp.out_datagrams);
+}
+
+void ip6_rows(table& t, const stack_stats& s) {
     t.section("Ip6");
     t.row("total packets received", s.ip6.in_receives);
     t.row("with invalid headers", s.ip6.in_hdr_errors);
@@ -140,6 +155,9 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("requests sent out", s.ip6.out_requests);
     t.row("dropped because of missing route", s.ip6.out_no_routes);
     t.row("dropped: larger than the MTU", s.ip6.out_too_big);
+}
+
+void icmp6_rows(table& t, const stack_stats& s) {
     t.section("Icmp6");
     t.row("ICMPv6 messages received", s.icmp6.in_msgs);
     t.row("input ICMPv6 message failed", s.icmp6.in_errors);
@@ -169,6 +187,20 @@ std::string format_stats(const stack_stats& s, bool all) {
     t.row("packets dropped: neighbor cache full", s.icmp6.nd_cache_full_drops);
     t.row("neighbors revalidated on negative advice", s.icmp6.nd_revalidations);
     t.row("duplicate addresses detected", s.icmp6.dad_conflicts);
+}
+}  // namespace
+
+std::string format_stats(const stack_stats& s, bool all) {
+    std::string out;
+    table t{out, all};
+    link_rows(t, s);
+    arp_rows(t, s);
+    ip_rows(t, s);
+    icmp_rows(t, s);
+    tcp_rows(t, s);
+    udp_rows(t, s);
+    ip6_rows(t, s);
+    icmp6_rows(t, s);
     return out;
 }
 

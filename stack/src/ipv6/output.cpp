@@ -1,7 +1,8 @@
 // IPv6 output (RFC 8200, RFC 4861 §5.2 "Conceptual Sending Algorithm"): the next hop is the
 // destination when it is on-link (link-local, or inside our prefix), else the default router;
 // then the neighbor cache gives the MAC, or the frame waits while we solicit it.
-#include "stack_impl.hpp"
+#include "../stack/stack_impl.hpp"
+#include "ipv6.hpp"
 
 namespace tapstack {
 
