@@ -11,8 +11,7 @@ replay_services::~replay_services() {
     // As echo-server does at exit: the sessions see their operation_aborted and end while the
     // stack still lives.
     for (auto& s : services_) s->stop();
-    io_.restart();
-    io_.poll();
+    queue_.run();
     services_.clear();
 }
 
@@ -21,8 +20,8 @@ void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::
     if (app_ == replay_app::none) return;
     // The IPv6 wildcard takes IPv4 too (V6ONLY off, Linux's default).
     const services::service_host host{
-        *this, io_.get_executor(), dual_stack ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()},
-        nullptr, "replay"};
+        *this, queue_.get_executor(),
+        dual_stack ? ip::address{ip::address_v6::any()} : ip::address{ip::address_v4::any()}, nullptr, "replay"};
     using factory = std::unique_ptr<services::service> (*)(const services::service_host&, std::uint16_t);
     factory tcp = nullptr, udp = nullptr;
     switch (app_) {
@@ -41,8 +40,7 @@ void replay_services::open(const std::set<std::uint16_t>& tcp_ports, const std::
 
 std::size_t replay_services::run(instant now) {
     now_ = now;
-    io_.restart();
-    return io_.poll();
+    return queue_.run();
 }
 
 std::optional<instant> replay_services::deadline() const {

@@ -1,18 +1,18 @@
 #pragma once
 // The services a replayed stack runs (private to the replay engine): the very services of
 // echo-server and http-hello (apps/services), on a tap::stack_context whose clock is the
-// replay's virtual one. Their coroutines run on an io_context of our own that nothing else
-// drives: run() lets every completion that is ready run at the instant given, as the TAP
-// runtime runs them after a receive batch.
+// replay's virtual one. Their coroutines run on an execution context of our own that nothing
+// else drives (run_queue): run() lets every completion that is ready run at the instant given,
+// as the TAP runtime runs them after a receive batch.
 #include <memory>
 #include <optional>
 #include <set>
 #include <vector>
-#include <boost/asio/io_context.hpp>
 #include <tapstack/replay/replay.hpp>
 #include <tapstack/services/service.hpp>
 #include <tapstack/stack.hpp>
 #include <tapstack/tap/stack_context.hpp>
+#include "run_queue.hpp"
 
 namespace tapstack::tap::detail {
 
@@ -31,6 +31,8 @@ public:
     void at(instant now) noexcept { now_ = now; }
     /// Runs every ready completion at `now` (and those they make ready); returns how many ran.
     std::size_t run(instant now);
+    /// Whether run() has anything to run.
+    bool ready() const noexcept { return queue_.ready(); }
     /// The earliest idle-close deadline, if any.
     std::optional<instant> deadline() const;
     /// Closes the connections idle for idle_close (if set) at `now`.
@@ -39,7 +41,7 @@ public:
     // stack_context
     tapstack::stack& stack() noexcept override { return *stack_; }
     instant now() const noexcept override { return now_; }
-    boost::asio::any_io_executor get_executor() noexcept override { return io_.get_executor(); }
+    boost::asio::any_io_executor get_executor() noexcept override { return queue_.get_executor(); }
     /// The replay polls the stack itself after every run() and frame.
     void kick() override {}
 
@@ -48,8 +50,8 @@ private:
     replay_app app_;
     std::optional<duration> idle_close_;
     instant now_{};
-    // One thread, and nothing but posted completions (no reactor): no locking needed.
-    boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+    // One thread, and nothing but posted completions (no reactor).
+    run_queue queue_;
     std::vector<std::unique_ptr<services::service>> services_;
 };
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <vector>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -28,8 +29,34 @@
 namespace tapstack::ip::detail {
 
 using boost::system::error_code;
-using io_handler = boost::asio::any_completion_handler<void(error_code, std::size_t)>;
-using error_handler = boost::asio::any_completion_handler<void(error_code)>;
+/// Whether `h` completes on `io_ex` itself (its associated executor, with `io_ex` as the
+/// default, is `io_ex`): a callback, a coroutine of that executor, ... but not a strand's handler
+/// or use_future's.
+template <class Handler>
+bool completes_on(const Handler& h, const boost::asio::any_io_executor& io_ex) {
+    if constexpr (std::is_same_v<boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>,
+                                 boost::asio::any_io_executor>)
+        return boost::asio::get_associated_executor(h, io_ex) == io_ex;
+    else
+        return false;
+}
+
+/// A pending operation's type-erased handler, and whether it completes on the socket's own
+/// executor (noted while its type is known: the erased handler can only tell by making an
+/// any_completion_executor, a heap allocation). See post_completion.
+template <class Signature>
+struct completion {
+    template <class Handler>
+    completion(Handler&& h, const boost::asio::any_io_executor& io_ex)
+        : direct{completes_on(h, io_ex)}, handler{std::forward<Handler>(h)} {}
+
+    auto get_cancellation_slot() const noexcept { return handler.get_cancellation_slot(); }
+
+    bool direct;
+    boost::asio::any_completion_handler<Signature> handler;
+};
+using io_handler = completion<void(error_code, std::size_t)>;
+using error_handler = completion<void(error_code)>;
 
 /// Like Asio's reactor (which passes at most 64 iovecs to readv), we look at the first
 /// max_buffers non-empty buffers of a sequence.
@@ -74,7 +101,7 @@ enum class op_kind : std::uint8_t { connect, read, write, accept };
 
 class tcp_socket_impl;
 class socket_service;
-using accept_handler = boost::asio::any_completion_handler<void(error_code, std::shared_ptr<tcp_socket_impl>)>;
+using accept_handler = completion<void(error_code, std::shared_ptr<tcp_socket_impl>)>;
 
 /// Shared machinery of TCP and UDP impls: the waiter, and the one posted "retry" job.
 class socket_impl_base : public socket_waiter, public std::enable_shared_from_this<socket_impl_base> {
@@ -294,8 +321,8 @@ private:
 
 /// Posts `h(args...)` to the handler's associated executor (default: the socket's), after
 /// disconnecting its cancellation slot. Never calls the handler inline.
-template <class Handler, class... Args>
-void post_completion(const boost::asio::any_io_executor& io_ex, Handler h, Args... args);
+template <class Signature, class... Args>
+void post_completion(const boost::asio::any_io_executor& io_ex, completion<Signature> c, Args... args);
 
 }  // namespace tapstack::ip::detail
 
@@ -305,10 +332,18 @@ void post_completion(const boost::asio::any_io_executor& io_ex, Handler h, Args.
 
 namespace tapstack::ip::detail {
 
-template <class Handler, class... Args>
-void post_completion(const boost::asio::any_io_executor& io_ex, Handler h, Args... args) {
+template <class Signature, class... Args>
+void post_completion(const boost::asio::any_io_executor& io_ex, completion<Signature> c, Args... args) {
+    auto h = std::move(c.handler);
     auto slot = h.get_cancellation_slot();
     if (slot.is_connected()) slot.clear();
+    if (c.direct) {
+        // The handler's executor is io_ex: dispatching to it from the job posted there would
+        // invoke it at once (the job runs on io_ex's own thread), so the job invokes it itself.
+        boost::asio::post(io_ex,
+                          [h = std::move(h), ... a = std::move(args)]() mutable { std::move(h)(std::move(a)...); });
+        return;
+    }
     // Queued on the socket's executor (so never inline), then dispatched to the handler's own
     // associated executor (a strand, the system executor of use_future, ...), as Asio does.
     auto ex = boost::asio::get_associated_executor(h, io_ex);

@@ -143,7 +143,7 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
             [this](auto handler, const endpoint_type& p) {
                 ensure_impl();
-                impl_->start_connect(p, detail::error_handler{std::move(handler)});
+                impl_->start_connect(p, detail::error_handler{std::move(handler), impl_->executor()});
             },
             token, peer);
     }
@@ -158,7 +158,8 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const MutableBufferSequence& b) {
                 ensure_impl();
-                impl_->start_read(detail::to_buffer_list_mutable(b), detail::io_handler{std::move(handler)});
+                impl_->start_read(detail::to_buffer_list_mutable(b),
+                                  detail::io_handler{std::move(handler), impl_->executor()});
             },
             token, buffers);
     }
@@ -172,7 +173,8 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const ConstBufferSequence& b) {
                 ensure_impl();
-                impl_->start_write(detail::to_buffer_list_const(b), detail::io_handler{std::move(handler)});
+                impl_->start_write(detail::to_buffer_list_const(b),
+                                   detail::io_handler{std::move(handler), impl_->executor()});
             },
             token, buffers);
     }
@@ -436,7 +438,8 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code, tcp::socket)>(
             [this](auto handler) {
                 using adapter = detail::accept_adapter<decltype(handler), tcp::socket>;
-                impl_->start_accept(detail::accept_handler{adapter{std::move(handler), ctx_, ex_, nullptr}});
+                impl_->start_accept(
+                    detail::accept_handler{adapter{std::move(handler), ctx_, ex_, nullptr}, impl_->executor()});
             },
             token);
     }
@@ -448,7 +451,8 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
             [this, &peer](auto handler) {
                 using adapter = detail::accept_adapter<decltype(handler), void>;
-                impl_->start_accept(detail::accept_handler{adapter{std::move(handler), ctx_, ex_, &peer}});
+                impl_->start_accept(
+                    detail::accept_handler{adapter{std::move(handler), ctx_, ex_, &peer}, impl_->executor()});
             },
             token);
     }

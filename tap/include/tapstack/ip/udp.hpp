@@ -115,7 +115,8 @@ public:
                     boost::system::error_code ec;
                     open(udp::v4(), ec);
                 }
-                impl_->start_send_to(detail::to_buffer_list_const(b), dest, detail::io_handler{std::move(handler)});
+                impl_->start_send_to(detail::to_buffer_list_const(b), dest,
+                                     detail::io_handler{std::move(handler), impl_->executor()});
             },
             token, buffers, to);
     }
@@ -129,7 +130,7 @@ public:
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this, &sender](auto handler, const MutableBufferSequence& b) {
                 impl_->start_receive_from(detail::to_buffer_list_mutable(b), &sender,
-                                          detail::io_handler{std::move(handler)});
+                                          detail::io_handler{std::move(handler), impl_->executor()});
             },
             token, buffers);
     }
