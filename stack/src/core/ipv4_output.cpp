@@ -75,10 +75,12 @@ bool stack::impl::finish_ipv4(ip::address_v4 dst, std::size_t payload_size, inst
         ++arp_unresolved;
         e = slot;
     }
-    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in. A TSO super-frame does
-    // not fit a parking slot (one MTU): it is dropped like a full queue's, TCP resends it.
+    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in. A TSO super-frame is not
+    // parked (a slot holds one MTU and no offload request): it is dropped like a full queue's,
+    // TCP resends it.
     pending_frame* p = nullptr;
-    if (e->pending_count < cfg.arp_max_pending_per_address && frame_size <= pending.front().bytes.size())
+    if (tx_gso_size == 0 && e->pending_count < cfg.arp_max_pending_per_address &&
+        frame_size <= pending.front().bytes.size())
         for (auto& c : pending)
             if (!c.in_use) {
                 p = &c;
@@ -125,7 +127,9 @@ void stack::impl::emit(bytes frame, instant t) {
     // A TSO super-segment, or any TCP segment under tx_checksum_offload: encode_tcp left the
     // pseudo-header sum in the checksum field, and the link is told where the sum goes (Linux's
     // CHECKSUM_PARTIAL, link/offload.hpp). Frames parked for ARP/ND come back through here too.
-    const bool super = tx_gso_size != 0 && frame.size() > std::size_t{cfg.mtu} + wire::ethernet_header_size;
+    // A super-segment is one whose payload exceeds gso_size (send_segment sets tx_gso_size only
+    // then), whatever its size: one below the MTU must be cut by the link too.
+    const bool super = tx_gso_size != 0;
     if (super || cfg.tx_checksum_offload) {
         if (const std::size_t l4 = tcp_header_offset(frame); l4 != 0) {
             link::tx_offload off;
