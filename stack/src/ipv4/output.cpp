@@ -76,10 +76,12 @@ bool finish_ipv4(stack::impl& s, ip::address_v4 dst, std::size_t payload_size, i
         ++s.v4.arp_unresolved;
         e = slot;
     }
-    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in. A TSO super-frame does
-    // not fit a parking slot (one MTU): it is dropped like a full queue's, TCP resends it.
+    // Park the frame (RFC 1122 2.3.2.2) with the MAC left to fill in. A TSO super-frame is not
+    // parked (a slot holds one MTU and no offload request): it is dropped like a full queue's,
+    // TCP resends it.
     pending_frame* p = nullptr;
-    if (e->pending_count < s.cfg.arp_max_pending_per_address && frame_size <= s.v4.pending.front().bytes.size())
+    if (s.tx_gso_size == 0 && e->pending_count < s.cfg.arp_max_pending_per_address &&
+        frame_size <= s.v4.pending.front().bytes.size())
         for (auto& c : s.v4.pending)
             if (!c.in_use) {
                 p = &c;

@@ -87,8 +87,9 @@ bool finish_ipv6(stack::impl& s, const ip::address_v6& dst, std::size_t payload_
     }
     // §7.2.2: queue the packet while resolution is in progress (a bounded number per neighbor).
     pending_frame6* p = nullptr;
-    // A TSO super-frame does not fit a parking slot (one MTU): dropped, TCP resends it.
-    if (e->pending_count < s.cfg.nd_max_pending_per_address && frame_size <= s.v6.pending.front().bytes.size())
+    // A TSO super-frame is not parked (a slot holds one MTU and no offload request): dropped, TCP resends it.
+    if (s.tx_gso_size == 0 && e->pending_count < s.cfg.nd_max_pending_per_address &&
+        frame_size <= s.v6.pending.front().bytes.size())
         for (auto& c : s.v6.pending)
             if (!c.in_use) {
                 p = &c;

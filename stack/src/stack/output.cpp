@@ -28,7 +28,9 @@ void stack::impl::emit(bytes frame, instant t) {
     // A TSO super-segment, or any TCP segment under tx_checksum_offload: encode_tcp left the
     // pseudo-header sum in the checksum field, and the link is told where the sum goes (Linux's
     // CHECKSUM_PARTIAL, link/offload.hpp). Frames parked for ARP/ND come back through here too.
-    const bool super = tx_gso_size != 0 && frame.size() > std::size_t{cfg.mtu} + wire::ethernet_header_size;
+    // A super-segment is one whose payload exceeds gso_size (send_segment sets tx_gso_size only
+    // then), whatever its size: one below the MTU must be cut by the link too.
+    const bool super = tx_gso_size != 0;
     if (super || cfg.tx_checksum_offload) {
         if (const std::size_t l4 = tcp_header_offset(frame); l4 != 0) {
             link::tx_offload off;

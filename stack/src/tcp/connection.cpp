@@ -57,7 +57,7 @@ void connection::impl::reset_for_open(const ip::four_tuple& t, seq_number isn, s
     }
     rcv.reset(cfg);
     app_closed = false;
-    peer_mss = cfg.default_peer_mss;
+    peer_mss = default_peer_mss();
     smss = std::min(peer_mss, cfg.mss);
     ws_ok = ts_ok = sack_ok = false;
     ts_offset = tsoff;
@@ -78,20 +78,27 @@ void connection::impl::reset_for_open(const ip::four_tuple& t, seq_number isn, s
     challenge_count = 0;
 }
 
+/// RFC 9293 §3.7.1 MUST-15: what to assume when the peer's SYN has no MSS option.
+std::uint16_t connection::impl::default_peer_mss() const noexcept {
+    return tuple.remote.address.is_v6() ? cfg.default_peer_mss_v6 : cfg.default_peer_mss;
+}
+
 /// Once options are known: the receive ring (with round-up slack) and the sender MSS.
 void connection::impl::finish_negotiation() {
     rcv.negotiated(ws_ok, cfg.receive_buffer_size);
     // The ring itself (rcv.limit plus round-up slack) waits for the first data: acquire().
     // RFC 9293 §3.7.1: the effective send MSS leaves room for the options every segment
     // carries (the 12 bytes of timestamps); never above our own MSS (our link).
+    // peer_mss is at least min_peer_mss (48): with timestamps, 36 bytes of data.
     std::uint32_t m = std::min(peer_mss, cfg.mss);
-    if (ts_ok) m -= 12;
-    smss = static_cast<std::uint16_t>(std::max<std::uint32_t>(m, 64));
+    if (ts_ok) m = m > 12 ? m - 12 : 1;
+    smss = static_cast<std::uint16_t>(std::max<std::uint32_t>(m, 1));
     cc->reset(smss, cfg.initial_window_segments);
 }
 
 void connection::impl::apply_syn_options(const wire::tcp_segment& seg) {
-    peer_mss = seg.options.mss ? std::max<std::uint16_t>(*seg.options.mss, 64) : cfg.default_peer_mss;
+    // MUST-16: honoured down to min_peer_mss; MUST-15: the default by address family.
+    peer_mss = seg.options.mss ? std::max(*seg.options.mss, min_peer_mss) : default_peer_mss();
     if (path_mss != 0) peer_mss = std::min(peer_mss, path_mss);  // a PMTU report in SYN-SENT
     // RFC 7323 §2.2 / §3.2: only when both sides sent the option (active: we sent ours if on).
     ws_ok = cfg.window_scaling && seg.options.window_scale.has_value();

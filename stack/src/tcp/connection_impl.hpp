@@ -94,6 +94,7 @@ struct connection::impl {
 
     // ================================================================ connection.cpp
     void reset_for_open(const ip::four_tuple& t, seq_number isn, std::uint32_t tsoff, instant now);
+    std::uint16_t default_peer_mss() const noexcept;
     void finish_negotiation();
     void apply_syn_options(const wire::tcp_segment& seg);
     std::uint32_t ts_now(instant now) const noexcept {
@@ -154,8 +155,15 @@ struct connection::impl {
     void send_rst(seq_number seq, std::optional<seq_number> ack, instant now);
     void challenge_ack(instant now);
     inline std::uint32_t segment_limit(const wire::tcp_options& o) const noexcept;
-    inline std::uint32_t gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit) const noexcept;
-    void send_data(seq_number seq, std::uint32_t len, bool fin, instant now, bool allow_gso = false);
+    /// What send_new_segment knew when it offered a super-segment: the plain path's bounds.
+    struct tso_room {
+        std::uint32_t unsent = 0;  // SND.NXT to the end of the data
+        std::uint32_t usable = 0;  // min(cwnd room, window room)
+        bool nothing_out = false;  // SND.NXT == SND.UNA
+    };
+    inline std::uint32_t gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit,
+                                    const tso_room& room) const noexcept;
+    void send_data(seq_number seq, std::uint32_t len, bool fin, instant now, const tso_room* tso = nullptr);
     inline void note_data_sent(seq_number seq, std::uint32_t len, seq_number end, instant now);
     void retransmit_from(seq_number seq, instant now);
     void output(instant now);

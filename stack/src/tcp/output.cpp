@@ -133,19 +133,30 @@ std::uint32_t connection::impl::segment_limit(const wire::tcp_options& o) const 
     return std::min<std::uint32_t>(smss, room > opt ? room - opt : 1);
 }
 
-/// TSO (config.gso_max_bytes, link/offload.hpp): one super-segment of whole `limit`-sized pieces
-/// from one contiguous stretch of the ring, cut by the link. The end of the data may ride along
-/// as a short last piece (as Linux's tcp_gso_segment cuts it); a window-limited tail never does
-/// (sender SWS avoidance, RFC 9293 §3.8.6.2.1). 0: no super-segment.
-std::uint32_t connection::impl::gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit) const noexcept {
-    std::uint32_t gso_len = std::min(len, u32(snd.buf.contiguous(dist(seq, snd.buf_seq), len).size()));
-    if (seq + gso_len != snd.data_end()) gso_len -= gso_len % limit;
-    return gso_len <= limit ? 0 : gso_len;
+/// TSO (config.gso_max_bytes, link/offload.hpp): one super-segment from one contiguous stretch
+/// of the ring, cut by the link into `limit`-sized pieces, holding exactly the segments the
+/// plain path (one segment per call of send_new_segment) would send now: full-sized ones while
+/// at least an SMSS is left to send and usable, then, one by one, what the sender SWS rule and
+/// Nagle let go (RFC 9293 §3.8.6.2.1, RFC 896; as Linux's tcp_mss_split_point). Only the last
+/// piece may be short. 0: no super-segment (send one segment).
+std::uint32_t connection::impl::gso_length(seq_number seq, std::uint32_t len, std::uint32_t limit,
+                                           const tso_room& room) const noexcept {
+    const std::uint32_t bound = std::min(len, u32(snd.buf.contiguous(dist(seq, snd.buf_seq), len).size()));
+    std::uint32_t total = bound >= smss ? ((bound - smss) / limit + 1) * limit : 0;
+    // Below an SMSS: only where the plain path's own bounds end (else the next call goes on).
+    const bool plain_end = bound == std::min(room.unsent, room.usable);
+    while (plain_end && total < bound) {
+        const std::uint32_t rest = bound - total;
+        if (!snd.small_segment_may_go(rest, room.unsent - total, smss, cfg.nagle, room.nothing_out && total == 0))
+            break;
+        total += std::min(rest, limit);
+    }
+    return total <= limit ? 0 : total;
 }
 
 /// Sends [seq, seq+len) from the send ring, plus FIN when asked. Retransmissions are counted
 /// and (Karn, RFC 6298 §3) un-time the timed segment.
-void connection::impl::send_data(seq_number seq, std::uint32_t len, bool fin, instant now, bool allow_gso) {
+void connection::impl::send_data(seq_number seq, std::uint32_t len, bool fin, instant now, const tso_room* tso) {
     wire::tcp_segment s = base_segment(now);
     s.seq = seq;
     s.ack = rcv.nxt;
@@ -155,7 +166,7 @@ void connection::impl::send_data(seq_number seq, std::uint32_t len, bool fin, in
     if (sack_ok) rcv.add_sack_blocks(s.options, ts_ok);
     const std::uint32_t limit = segment_limit(s.options);
     if (len > limit) {
-        const std::uint32_t gso_len = allow_gso ? gso_length(seq, len, limit) : 0;
+        const std::uint32_t gso_len = tso != nullptr ? gso_length(seq, len, limit, *tso) : 0;
         if (gso_len > 0) {
             if (gso_len < len) s.flags.fin = fin = false;
             len = gso_len;
@@ -271,7 +282,8 @@ bool connection::impl::send_new_segment(instant now, bool sack_recovery) {
     const bool fin = fin_pending && len == unsent;
     if (len == 0 && !fin) return false;
     if (auto t = cc->earliest_send(now); t && *t > now) return false;  // pacing hook
-    send_data(snd.nxt, len, fin, now, /*allow_gso=*/seg_cap > smss);
+    const tso_room room{unsent, usable, nothing_out};
+    send_data(snd.nxt, len, fin, now, seg_cap > smss ? &room : nullptr);
     snd.nxt += last_sent_len;
     timers.persist.reset();
     return true;

@@ -7,13 +7,20 @@ namespace tapstack::tcp {
 
 using namespace std::chrono_literals;
 
+/// The smallest peer MSS honoured as sent (Linux's TCP_MIN_SND_MSS); a smaller one is raised
+/// to it. RFC 9293 MUST-16: a segment never exceeds the peer's MSS + 20 bytes, options included.
+inline constexpr std::uint16_t min_peer_mss = 48;
+
 struct config {
     std::uint32_t send_buffer_size = 256 * 1024;
     std::uint32_t receive_buffer_size = 256 * 1024;
     /// Our MSS, from the link MTU (1500 - 20 - 20).
     std::uint16_t mss = 1460;
-    /// Assumed when the peer sends no MSS option (RFC 9293 §3.7.1, RFC 1122 4.2.2.6).
+    /// Assumed when an IPv4 peer sends no MSS option (RFC 9293 §3.7.1 MUST-15, RFC 1122 4.2.2.6).
     std::uint16_t default_peer_mss = 536;
+    /// Assumed when an IPv6 peer sends no MSS option: RFC 9293 §3.7.1 MUST-15, the 1280-byte
+    /// minimum MTU of RFC 8200 §5 less 40 + 20 header bytes.
+    std::uint16_t default_peer_mss_v6 = 1220;
     bool window_scaling = true;  // RFC 7323
     bool timestamps = true;  // RFC 7323
     bool sack = true;  // RFC 2018
