@@ -104,6 +104,9 @@ struct tcp_socket {
     unordered_hook tuple_hook;  // in the 4-tuple table while it has a connection
     ip::four_tuple tuple{};  // conn->tuple(), kept beside the hook: a lookup compares it
         // without two more pointer hops (and cache misses) into conn
+    list_hook time_wait_hook;  // in the stack's TIME-WAIT list: an orphan in TIME-WAIT
+    instant time_wait_since{};  // when it joined that list
+    bool in_time_wait_budget = false;  // counted in time_wait_count, not against max_tcp_sockets
     set_hook timer_hook;  // in the timer set while deadline is set
     instant deadline{};
     bool reap_queued = false;
@@ -111,6 +114,8 @@ struct tcp_socket {
     // listener
     std::uint32_t backlog = 0;
     std::uint32_t half_open = 0;
+    instant cookie_sent_at{};  // the last SYN cookie this listener sent
+    bool cookies_sent = false;  // ... if any: only then are ACKs checked against cookies
     list_hook accept_hook;  // in the parent's accept queue when established, not accepted
     bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::accept_hook>> accept_queue;
 };
@@ -121,6 +126,7 @@ inline const instant& deadline_key_of::operator()(const tcp_socket& s) const noe
 using tuple_table = bi::unordered_set<tcp_socket, bi::member_hook<tcp_socket, unordered_hook, &tcp_socket::tuple_hook>,
                                       bi::key_of_value<tuple_key_of>, bi::hash<tuple_hash>, bi::power_2_buckets<true>,
                                       bi::constant_time_size<true>>;
+using time_wait_list = bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::time_wait_hook>>;
 using timer_set = bi::multiset<tcp_socket, bi::member_hook<tcp_socket, set_hook, &tcp_socket::timer_hook>,
                                bi::key_of_value<deadline_key_of>>;
 
@@ -168,7 +174,8 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     double icmp_tokens = 0;
     instant icmp_refill_at{};
 
-    // challenge ACK limiter shared by every connection (RFC 5961 §7) lives in tcp::connection
+    // RFC 5961 §7: one challenge ACK budget for every connection, IPv4 and IPv6
+    tcp::challenge_ack_limiter challenge_acks;
 
     // sockets
     std::vector<socket_slot> slots;
@@ -185,7 +192,10 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     std::vector<tcp_socket*> reap_queue;
     std::vector<tcp_socket*> listeners;  // few: a scan beats a table
     std::vector<tcp_socket*> due_timers;  // scratch for tcp_poll
-    std::size_t tcp_socket_count = 0;
+    std::size_t tcp_socket_count = 0;  // every TCP socket, TIME-WAIT ones included
+    // Orphans in TIME-WAIT, oldest first: apart from max_tcp_sockets, bounded by max_time_wait.
+    time_wait_list time_waits;
+    std::size_t time_wait_count = 0;  // sockets with in_time_wait_budget
 
     // IPv6: addresses, NDP, reassembly (ipv6*.cpp, ndp.cpp, icmpv6.cpp, reassembly6.cpp)
     ipv6_state v6{cfg};
@@ -244,6 +254,11 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     tcp_socket* find_listener(const ip::address& local, ip::port_number port);
     void tcp_poll(instant t);
     tcp_socket* new_tcp_socket();
+    /// An orphan that reached TIME-WAIT leaves the socket budget for the TIME-WAIT one.
+    void note_time_wait(tcp_socket& s);
+    /// A TIME-WAIT orphan on `tuple` that a new outgoing connection may replace (tcp_tw_reuse:
+    /// timestamps were used, and it is at least 1 s old), or nullptr.
+    tcp_socket* reusable_time_wait(const ip::four_tuple& tuple);
     tcp::seq_number make_isn(const ip::four_tuple& t, instant at) const;
     std::uint32_t make_ts_offset(const ip::four_tuple& t) const;
 
@@ -260,6 +275,14 @@ struct stack::impl final : tcp::segment_sink, tcp::connection_observer {
     ip::port_number pick_ephemeral_tcp(const ip::address& local, const ip::endpoint& remote);
     ip::port_number pick_ephemeral_any(port_table& ports);
     bool evict_half_open(tcp_socket& listener, instant t);
+    // SYN cookies (RFC 4987 §3.6), tcp_sockets.cpp
+    std::uint32_t cookie_hash(const ip::four_tuple& t, tcp::seq_number irs, std::uint64_t count,
+                              std::uint32_t mss_index) const;
+    void send_syn_cookie(tcp_socket& listener, const ip::four_tuple& tuple, const wire::tcp_segment& syn, instant t);
+    /// An ACK reached a listener: true when it was a valid cookie's (the connection now exists,
+    /// or the ACK was dropped for lack of room), false when the caller answers with RST.
+    bool accept_cookie(tcp_socket& listener, const ip::four_tuple& tuple, const wire::tcp_segment& ack, instant t);
+    tcp_socket* new_child(tcp_socket& listener, const ip::four_tuple& tuple);
     errc check_bindable(ip::port_number port) const;
 };
 

@@ -74,8 +74,7 @@ void connection::impl::reset_for_open(const ip::four_tuple& t, seq_number isn, s
     soft_err = error::none;
     path_mss = 0;
     timers.keepalive_sent = 0;
-    challenge_window = now;
-    challenge_count = 0;
+    own_challenge_limiter = {};
 }
 
 /// Once options are known: the receive ring (with round-up slack) and the sender MSS.
@@ -184,6 +183,12 @@ state connection::current_state() const noexcept { return impl_->st; }
 error connection::last_error() const noexcept { return impl_->err; }
 error connection::soft_error() const noexcept { return impl_->soft_err; }
 bool connection::passive_open() const noexcept { return impl_->passive; }
+std::uint16_t connection::syn_window(const config& cfg) noexcept {
+    return static_cast<std::uint16_t>(std::min<std::uint32_t>(cfg.receive_buffer_size, 65535));
+}
+void connection::set_challenge_ack_limiter(challenge_ack_limiter* limiter) noexcept {
+    impl_->challenge_limiter = limiter ? limiter : &impl_->own_challenge_limiter;
+}
 const ip::four_tuple& connection::tuple() const noexcept { return impl_->tuple; }
 seq_number connection::rcv_nxt() const noexcept { return impl_->rcv.nxt; }
 
