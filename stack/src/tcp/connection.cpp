@@ -114,6 +114,8 @@ void connection::impl::enter(state next, instant now) {
     if (next == state::fin_wait_2) arm_orphan_timer(now);
     if (next == state::time_wait) {
         release(snd.buf);  // nothing is sent any more (a retransmitted FIN is re-ACKed)
+        snd.scratch.reset();  // nor any data: TIME-WAIT keeps no per-segment buffer either
+        snd.scratch_size = 0;  // (reset_for_open allocates it again)
         if (app_closed || rcv.buf.empty()) release(rcv.buf);  // unread data stays readable
         timers.rto = timers.persist = timers.keepalive = timers.dack = std::nullopt;
         timers.time_wait = now + 2 * cfg.msl;  // RFC 9293 §3.4.2
