@@ -38,13 +38,6 @@ wire::tcp_segment ack_from(std::uint16_t sport, seq_number seq, seq_number ack) 
     return a;
 }
 
-socket_handle listen_on(harness& h, std::uint16_t port, std::uint32_t backlog = 64) {
-    auto l = h.stack.tcp_open().value();
-    EXPECT_EQ(h.stack.tcp_bind(l, {ip::address_v4::any(), port}), errc::success);
-    EXPECT_EQ(h.stack.tcp_listen(l, backlog), errc::success);
-    return l;
-}
-
 stack_config small_backlog() {
     auto cfg = harness::default_config();
     cfg.max_syn_backlog = 2;
@@ -73,7 +66,7 @@ std::vector<wire::tcp_segment> tcp_out(harness& h) {
 TEST(SynCookies, FullBacklogAnswersWithACookieThatTheAckRedeems) {
     harness h{small_backlog()};
     h.learn_peer();
-    auto l = listen_on(h, 80);
+    auto l = listen_on(h, 80, 64);
     fill_backlog(h);
     h.inject(h.tcp(syn_from(2000, seq_number{5000}, 1400)));
     auto out = tcp_out(h);
@@ -112,7 +105,7 @@ TEST(SynCookies, FullBacklogAnswersWithACookieThatTheAckRedeems) {
 TEST(SynCookies, DataOnTheThirdStepAckIsDelivered) {
     harness h{small_backlog()};
     h.learn_peer();
-    auto l = listen_on(h, 80);
+    auto l = listen_on(h, 80, 64);
     fill_backlog(h);
     h.inject(h.tcp(syn_from(2001, seq_number{900})));
     auto synack = tcp_out(h).at(0);
@@ -131,7 +124,7 @@ TEST(SynCookies, DataOnTheThirdStepAckIsDelivered) {
 TEST(SynCookies, AnAckThatMatchesNoCookieGetsARst) {
     harness h{small_backlog()};
     h.learn_peer();
-    listen_on(h, 80);
+    listen_on(h, 80, 64);
     fill_backlog(h);
     h.inject(h.tcp(syn_from(2002, seq_number{70})));
     auto synack = tcp_out(h).at(0);
@@ -149,7 +142,7 @@ TEST(SynCookies, AnAckThatMatchesNoCookieGetsARst) {
 TEST(SynCookies, ACookieExpires) {
     harness h{small_backlog()};
     h.learn_peer();
-    listen_on(h, 80);
+    listen_on(h, 80, 64);
     fill_backlog(h);
     h.inject(h.tcp(syn_from(2004, seq_number{70})));
     auto synack = tcp_out(h).at(0);
@@ -166,7 +159,7 @@ TEST(SynCookies, ACookieExpires) {
 TEST(SynCookies, AckToAListenerWithoutCookiesOutstandingIsNotCounted) {
     harness h;
     h.learn_peer();
-    listen_on(h, 80);
+    listen_on(h, 80, 64);
     h.inject(h.tcp(ack_from(2005, seq_number{71}, seq_number{1234})));
     auto out = tcp_out(h);
     ASSERT_EQ(out.size(), 1u);
@@ -181,7 +174,7 @@ TEST(SynCookies, AFloodLeavesEveryRealClientAWayIn) {
     cfg.max_syn_backlog = 16;
     harness h{cfg};
     h.learn_peer();
-    auto l = listen_on(h, 80);
+    auto l = listen_on(h, 80, 64);
     for (std::uint16_t i = 0; i < 1000; ++i)
         h.inject(h.tcp(syn_from(static_cast<std::uint16_t>(3000 + i), seq_number{i})));
     h.clear();
@@ -204,7 +197,7 @@ TEST(SynCookies, OffFallsBackToRandomDrop) {
     cfg.syn_cookies = false;
     harness h{cfg};
     h.learn_peer();
-    listen_on(h, 80);
+    listen_on(h, 80, 64);
     fill_backlog(h);
     h.inject(h.tcp(syn_from(2006, seq_number{70})));
     EXPECT_EQ(h.stack.stats().tcp.syn_cookies_sent, 0u);
