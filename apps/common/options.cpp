@@ -111,8 +111,8 @@ option_parser::option_parser(std::string program, std::string usage, std::string
                    return std::nullopt;
                });
     add_option("--max-connections", "N",
-               "TCP sockets the stack may hold (listeners, connections, TIME-WAIT) and half-open "
-               "connections per listener (default 4096 and 256)",
+               "TCP sockets the stack may hold (listeners and connections; TIME-WAIT is apart) and half-open "
+               "connections per listener (default 131072 and 4096)",
                [this](std::string_view v) -> std::optional<std::string> {
                    std::uint64_t n = 0;
                    if (auto err = parse_u64(v, n)) return err;

@@ -70,11 +70,23 @@ struct stack_config {
     // Sockets
     std::uint32_t max_udp_sockets = 1024;
     std::uint32_t udp_receive_queue_bytes = 256 * 1024;
-    std::uint32_t max_tcp_sockets = 4096;
-    std::uint32_t max_syn_backlog = 256;  // per listener, half-open connections
+    /// Listeners and connections (TIME-WAIT ones not counted: max_time_wait). Sized for a server:
+    /// 10,000 busy and 100,000 idle connections at once. Idle ones hold no buffers (rings are
+    /// allocated on first use), and the 4-tuple table's buckets cost 8 bytes each.
+    std::uint32_t max_tcp_sockets = 131072;
+    /// Connections in TIME-WAIT that nobody holds a handle to (Linux's tcp_max_tw_buckets). They
+    /// do not count against max_tcp_sockets; past this bound the oldest goes (counted in
+    /// tcp_stats::time_wait_overflows), so no connect or accept ever fails for TIME-WAIT.
+    std::uint32_t max_time_wait = 131072;
+    std::uint32_t max_syn_backlog = 4096;  // per listener, half-open connections (Linux's somaxconn)
     /// When the SYN backlog is full, drop a random half-open entry to admit the new SYN (RFC 4987
     /// §3.4) instead of refusing it: keeps a listener reachable during a SYN flood.
     bool syn_backlog_random_drop = true;
+    /// With a listener's SYN backlog full, answer a SYN with a SYN cookie (RFC 4987 §3.6): a
+    /// SYN-ACK whose ISN encodes the peer's MSS, so that the third-step ACK alone rebuilds the
+    /// connection, straight into ESTABLISHED. Cookie connections go without window scaling,
+    /// SACK and timestamps (the SYN-ACK offers none). Random drop applies only with this off.
+    bool syn_cookies = true;
     // The overall bound on send/receive buffer memory is tcp.max_buffer_memory (tcp/config.hpp).
     tcp::config tcp;
 

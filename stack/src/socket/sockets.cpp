@@ -85,17 +85,24 @@ ip::port_number stack::impl::pick_ephemeral_tcp(const ip::address& local, const 
     const std::uint64_t f = siphash24(port_key, &key, sizeof key);
     const std::uint64_t g_key[2] = {port_key[1], port_key[0]};
     auto& counter = port_perturbation[siphash24(g_key, &key, sizeof key) % port_perturbation.size()];
+    ip::port_number reuse = 0;  // the first port whose 4-tuple is our own reusable TIME-WAIT
     for (std::uint32_t i = 0; i < count; ++i) {
         const auto port = static_cast<ip::port_number>(low + (f + counter + i) % count);
         if (tcp_ports.has_non_connection(local, port)) continue;
-        if (connections.find(ip::four_tuple{{local, port}, remote}) != connections.end()) continue;
+        const ip::four_tuple tuple{{local, port}, remote};
+        if (connections.find(tuple) != connections.end()) {
+            if (reuse == 0 && reusable_time_wait(tuple)) reuse = port;
+            continue;
+        }
         // Algorithm 4 steps its counter by one, which makes consecutive connections to one
         // destination take consecutive ports; a random step (algorithm 5's idea, N = 500)
         // keeps them unpredictable while still walking the whole range before a reuse.
         counter = static_cast<std::uint16_t>(counter + i + 1 + rng.below(500));
         return port;
     }
-    return 0;
+    // Every 4-tuple is taken: one held by our own TIME-WAIT may be reused (tcp_connect releases
+    // it); none is address_not_available for the caller.
+    return reuse;
 }
 
 ip::port_number stack::impl::pick_ephemeral_any(port_table& ports) {

@@ -85,6 +85,9 @@ struct tcp_socket {
     unordered_hook tuple_hook;  // in the 4-tuple table while it has a connection
     ip::four_tuple tuple{};  // conn->tuple(), kept beside the hook: a lookup compares it
         // without two more pointer hops (and cache misses) into conn
+    list_hook time_wait_hook;  // in the stack's TIME-WAIT list: an orphan in TIME-WAIT
+    instant time_wait_since{};  // when it joined that list
+    bool in_time_wait_budget = false;  // counted in time_wait_count, not against max_tcp_sockets
     set_hook timer_hook;  // in the timer set while deadline is set
     instant deadline{};
     bool reap_queued = false;
@@ -92,6 +95,8 @@ struct tcp_socket {
     // listener
     std::uint32_t backlog = 0;
     std::uint32_t half_open = 0;
+    instant cookie_sent_at{};  // the last SYN cookie this listener sent
+    bool cookies_sent = false;  // ... if any: only then are ACKs checked against cookies
     list_hook accept_hook;  // in the parent's accept queue when established, not accepted
     bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::accept_hook>> accept_queue;
 };
@@ -102,6 +107,7 @@ inline const instant& deadline_key_of::operator()(const tcp_socket& s) const noe
 using tuple_table = bi::unordered_set<tcp_socket, bi::member_hook<tcp_socket, unordered_hook, &tcp_socket::tuple_hook>,
                                       bi::key_of_value<tuple_key_of>, bi::hash<tuple_hash>, bi::power_2_buckets<true>,
                                       bi::constant_time_size<true>>;
+using time_wait_list = bi::list<tcp_socket, bi::member_hook<tcp_socket, list_hook, &tcp_socket::time_wait_hook>>;
 using timer_set = bi::multiset<tcp_socket, bi::member_hook<tcp_socket, set_hook, &tcp_socket::timer_hook>,
                                bi::key_of_value<deadline_key_of>>;
 

@@ -41,7 +41,7 @@ std::uint32_t stack::impl::make_ts_offset(const ip::four_tuple& t) const {
 }
 
 tcp_socket* stack::impl::new_tcp_socket() {
-    if (tcp_socket_count >= cfg.max_tcp_sockets) return nullptr;
+    if (tcp_socket_count - time_wait_count >= cfg.max_tcp_sockets) return nullptr;  // TIME-WAIT is apart
     auto slot = allocate_slot(socket_kind::tcp);
     if (!slot) return nullptr;
     auto& s = slots[*slot];
@@ -126,6 +126,7 @@ bool stack::impl::to_connection(const ip::four_tuple& tuple, const wire::tcp_seg
     if (!reincarnation) {
         s.conn->on_segment(seg, t);
         touch(s);
+        if (!s.user_owned && !s.in_time_wait_budget) note_time_wait(s);
         return true;
     }
     // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN above the old sequence space ends TIME-WAIT.
@@ -167,6 +168,7 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
     // LISTEN (RFC 9293 §3.10.7.2): RST ignored, any ACK answered with RST, then SYN.
     if (seg.flags.rst) return;
     if (seg.flags.ack) {
+        if (accept_cookie(*listener, tuple, seg, t)) return;
         send_reset_for(tuple, seg, t);
         return;
     }
@@ -177,9 +179,22 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
         ++stats.ip.in_martians;
         return;
     }
-    if (listener->half_open >= cfg.max_syn_backlog && !evict_half_open(*listener, t)) {
-        ++stats.tcp.syn_backlog_drops;  // dropped silently, as Linux does: the peer retries
-        return;
+    if (listener->half_open >= cfg.max_syn_backlog) {
+        if (cfg.syn_cookies) {
+            // RFC 4987 §3.6: no state until the peer proves it got our SYN-ACK. Linux drops the
+            // SYN instead when the accept queue is full too: the cookie's connection would have
+            // nowhere to go.
+            if (listener->accept_queue.size() >= listener->backlog) {
+                ++stats.tcp.accept_queue_drops;
+                return;
+            }
+            send_syn_cookie(*listener, tuple, seg, t);
+            return;
+        }
+        if (!evict_half_open(*listener, t)) {
+            ++stats.tcp.syn_backlog_drops;  // dropped silently, as Linux does: the peer retries
+            return;
+        }
     }
     if (listener->accept_queue.size() >= listener->backlog) {
         ++stats.tcp.accept_queue_drops;
@@ -189,24 +204,11 @@ void stack::impl::on_tcp(const ip::address& src, const ip::address& dst, bytes s
 }
 
 void stack::impl::open_child(tcp_socket& parent, const ip::four_tuple& tuple, const wire::tcp_segment& seg, instant t) {
-    tcp_socket* child = new_tcp_socket();
+    tcp_socket* child = new_child(parent, tuple);
     if (!child) {
         ++stats.tcp.connection_limit_drops;
         return;
     }
-    child->role = tcp_role::connection;
-    child->user_owned = false;
-    child->parent = &parent;
-    child->local = tuple.local;
-    child->reuse_address = parent.reuse_address;
-    child->conn.emplace(tuple.local.address.is_v6() ? tcp_v6 : cfg.tcp, stats.tcp, *this, *this);
-    child->conn->user_data = child;
-    child->no_delay = parent.no_delay;
-    if (child->no_delay) child->conn->set_no_delay(true);
-    child->binding.address = tuple.local.address;
-    child->binding.port = tuple.local.port;
-    child->binding.reuse_address = child->reuse_address;
-    child->binding.conn = &*child->conn;
     ++parent.half_open;
     // Tables first: the SYN-ACK leaves from inside open_passive and events may follow.
     child->conn->open_passive(tuple, seg, make_isn(tuple, t), make_ts_offset(tuple), t);
@@ -214,6 +216,138 @@ void stack::impl::open_child(tcp_socket& parent, const ip::four_tuple& tuple, co
     connections.insert(*child);
     tcp_ports.add(child->binding);
     touch(*child);
+}
+
+/// A connection socket for `listener`, not yet in the tables; nullptr at the socket limit.
+tcp_socket* stack::impl::new_child(tcp_socket& l, const ip::four_tuple& tuple) {
+    tcp_socket* listener = &l;
+    tcp_socket* child = new_tcp_socket();
+    if (!child) return nullptr;
+    child->role = tcp_role::connection;
+    child->user_owned = false;
+    child->parent = listener;
+    child->local = tuple.local;
+    child->reuse_address = listener->reuse_address;
+    child->conn.emplace(tuple.local.address.is_v6() ? tcp_v6 : cfg.tcp, stats.tcp, *this, *this);
+    child->conn->user_data = child;
+    child->conn->set_challenge_ack_limiter(&challenge_acks);
+    child->no_delay = listener->no_delay;
+    if (child->no_delay) child->conn->set_no_delay(true);
+    child->binding.address = tuple.local.address;
+    child->binding.port = tuple.local.port;
+    child->binding.reuse_address = child->reuse_address;
+    child->binding.conn = &*child->conn;
+    return child;
+}
+
+// ---------------------------------------------------------------- SYN cookies (RFC 4987 §3.6)
+//
+// The ISN of a cookie SYN-ACK, 32 bits:
+//   31..30  the time counter (64 s ticks) modulo 4: a cookie is good for the tick it was made
+//           in and the next one (64 to 128 s, about Linux's two minutes)
+//   29..27  index into cookie_mss: the largest entry not above the peer's MSS
+//   26..0   SipHash-2-4 of the 4-tuple, the peer's ISN, the counter and the index, keyed with
+//           the stack's ISN secret (domain-separated from make_isn): 2^-27 for a guessed ACK.
+// The third-step ACK gives back the peer's ISN (SEG.SEQ - 1) and ours (SEG.ACK - 1); nothing
+// else is needed, so window scaling, SACK and timestamps are not offered on a cookie SYN-ACK.
+namespace {
+constexpr std::array<std::uint16_t, 8> cookie_mss{536, 1024, 1220, 1300, 1380, 1440, 1460, 8960};
+constexpr std::int64_t cookie_tick_us = 64'000'000;
+constexpr std::uint32_t cookie_hash_mask = (1u << 27) - 1;
+std::uint64_t cookie_count(instant t) { return static_cast<std::uint64_t>(to_us(t) / cookie_tick_us); }
+}  // namespace
+
+std::uint32_t stack::impl::cookie_hash(const ip::four_tuple& t, tcp::seq_number irs, std::uint64_t count,
+                                       std::uint32_t mss_index) const {
+    struct {
+        std::array<std::uint8_t, 16> la, ra;
+        std::uint16_t lp, rp;
+        std::uint32_t irs, count, index;
+    } key{t.local.address.key_bytes(),
+          t.remote.address.key_bytes(),
+          t.local.port,
+          t.remote.port,
+          irs.value(),
+          static_cast<std::uint32_t>(count),
+          mss_index};
+    static_assert(sizeof key == 48, "no padding: every byte hashed is set");
+    const std::uint64_t k[2] = {isn_key[0] ^ 0x73796e2d636f6f6bull, isn_key[1]};  // "syn-cook"
+    return static_cast<std::uint32_t>(siphash24(k, &key, sizeof key));
+}
+
+void stack::impl::send_syn_cookie(tcp_socket& listener, const ip::four_tuple& tuple, const wire::tcp_segment& syn,
+                                  instant t) {
+    const tcp::config& tc = tuple.local.address.is_v6() ? tcp_v6 : cfg.tcp;
+    const std::uint16_t peer_mss = syn.options.mss.value_or(tc.default_peer_mss);
+    std::uint32_t index = 0;
+    for (std::uint32_t i = 0; i < cookie_mss.size(); ++i)
+        if (cookie_mss[i] <= peer_mss) index = i;
+    const std::uint64_t count = cookie_count(t);
+    const std::uint32_t cookie = static_cast<std::uint32_t>((count & 3) << 30) | (index << 27) |
+        (cookie_hash(tuple, syn.seq, count, index) & cookie_hash_mask);
+    wire::tcp_segment s;
+    s.source_port = tuple.local.port;
+    s.destination_port = tuple.remote.port;
+    s.seq = tcp::seq_number{cookie};
+    s.ack = syn.seq + 1;
+    s.flags.syn = true;
+    s.flags.ack = true;
+    s.options.mss = tc.mss;
+    s.window = tcp::connection::syn_window(tc);
+    now = t;
+    send_segment(tuple, s);
+    ++stats.tcp.syn_cookies_sent;
+    listener.cookies_sent = true;
+    listener.cookie_sent_at = t;
+}
+
+bool stack::impl::accept_cookie(tcp_socket& listener, const ip::four_tuple& tuple, const wire::tcp_segment& ack,
+                                instant t) {
+    // Only while cookies may be outstanding: otherwise an ACK here is simply answered with RST.
+    if (!cfg.syn_cookies || !listener.cookies_sent ||
+        t - listener.cookie_sent_at >= 2 * std::chrono::microseconds{cookie_tick_us})
+        return false;
+    if (ack.flags.syn) return false;
+    const tcp::seq_number irs = ack.seq - 1;
+    const std::uint32_t cookie = (ack.ack - 1).value();
+    const std::uint32_t index = (cookie >> 27) & 7;
+    const std::uint64_t count_now = cookie_count(t);
+    bool valid = false;
+    for (std::uint64_t age = 0; age < 2 && age <= count_now && !valid; ++age) {
+        const std::uint64_t count = count_now - age;
+        valid = (count & 3) == (cookie >> 30) &&
+            (cookie_hash(tuple, irs, count, index) & cookie_hash_mask) == (cookie & cookie_hash_mask);
+    }
+    if (!valid) {
+        ++stats.tcp.syn_cookies_failed;
+        return false;
+    }
+    // Valid, but no room: dropped without a word (the peer's retransmission may find room).
+    if (listener.accept_queue.size() >= listener.backlog) {
+        ++stats.tcp.accept_queue_drops;
+        return true;
+    }
+    tcp_socket* child = new_child(listener, tuple);
+    if (!child) {
+        ++stats.tcp.connection_limit_drops;
+        return true;
+    }
+    ++stats.tcp.syn_cookies_validated;
+    wire::tcp_segment syn;  // the SYN the cookie stands for
+    syn.source_port = tuple.remote.port;
+    syn.destination_port = tuple.local.port;
+    syn.seq = irs;
+    syn.flags.syn = true;
+    syn.window = ack.window;
+    syn.options.mss = cookie_mss[index];
+    ++listener.half_open;
+    child->conn->open_from_cookie(tuple, syn, tcp::seq_number{cookie}, make_ts_offset(tuple), t);
+    child->tuple = tuple;
+    connections.insert(*child);
+    tcp_ports.add(child->binding);
+    child->conn->on_segment(ack, t);  // SYN-RECEIVED -> ESTABLISHED, with any data it carries
+    touch(*child);
+    return true;
 }
 
 // The SYN backlog is full: make room by dropping one half-open connection picked at random
@@ -277,6 +411,37 @@ void stack::impl::on_connection_event(tcp::connection& c, std::uint8_t events) {
     }
 }
 
+// TIME-WAIT apart from the socket budget (Linux's tcp_max_tw_buckets): an orphan that reached
+// TIME-WAIT no longer counts against max_tcp_sockets, and the TIME-WAIT ones are bounded on
+// their own, the oldest dropped past the bound. RFC 9293 §3.4.2's 2 MSL wait is a safeguard
+// against old duplicates, not a reason to refuse new connections.
+void stack::impl::note_time_wait(tcp_socket& s) {
+    if (s.user_owned || s.in_time_wait_budget || s.reap_queued || !s.conn ||
+        s.conn->current_state() != tcp::state::time_wait)
+        return;
+    s.in_time_wait_budget = true;
+    s.time_wait_since = now;
+    ++time_wait_count;
+    time_waits.push_back(s);
+    while (time_waits.size() > cfg.max_time_wait) {
+        tcp_socket& oldest = time_waits.front();
+        time_waits.pop_front();  // still counted in time_wait_count until it is reaped
+        ++stats.tcp.time_wait_overflows;
+        oldest.conn->drop(now);  // CLOSED, silently: the closed event queues the reap
+    }
+}
+
+tcp_socket* stack::impl::reusable_time_wait(const ip::four_tuple& tuple) {
+    auto it = connections.find(tuple);
+    if (it == connections.end()) return nullptr;
+    tcp_socket& s = *it;
+    if (!s.time_wait_hook.is_linked() || now - s.time_wait_since < std::chrono::seconds{1}) return nullptr;
+    // RFC 7323 §5 (PAWS) guards the new connection against the old one's duplicates: only
+    // when the old one used timestamps (the new one's TSval, from the same per-tuple offset,
+    // is then above anything the old one sent).
+    return s.conn->info().timestamps ? &s : nullptr;
+}
+
 void stack::impl::touch(tcp_socket& s) {
     const instant d = s.conn ? s.conn->earliest_timer() : instant::max();
     if (s.timer_hook.is_linked()) {
@@ -308,6 +473,8 @@ void stack::impl::tcp_poll(instant t) {
 void stack::impl::release_tcp(tcp_socket& s) {
     if (s.timer_hook.is_linked()) timers.erase(timers.iterator_to(s));
     if (s.tuple_hook.is_linked()) connections.erase(connections.iterator_to(s));
+    if (s.time_wait_hook.is_linked()) time_waits.erase(time_waits.iterator_to(s));
+    if (s.in_time_wait_budget) --time_wait_count;
     if (s.accept_hook.is_linked() && s.parent) s.parent->accept_queue.erase(s.parent->accept_queue.iterator_to(s));
     if (s.parent && !s.accept_hook.is_linked() && s.conn && is_handshaking(s.conn->current_state()))
         --s.parent->half_open;
@@ -471,12 +638,19 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
         if (port == 0) return errc::address_not_available;  // RFC 6056: the range is exhausted
     }
     const ip::four_tuple tuple{{local_address, port}, remote};
-    if (impl_->connections.find(tuple) != impl_->connections.end()) return errc::address_in_use;
+    if (impl_->connections.find(tuple) != impl_->connections.end()) {
+        // Our own TIME-WAIT on this 4-tuple may give way (Linux's tcp_tw_reuse rule).
+        tcp_socket* old = impl_->reusable_time_wait(tuple);
+        if (!old) return errc::address_in_use;
+        ++impl_->stats.tcp.time_wait_connect_reuses;
+        impl_->release_tcp(*old);
+    }
     impl_->tcp_ports.remove(s->binding);
     s->role = tcp_role::connection;
     s->local = tuple.local;
     s->conn.emplace(v6 ? impl_->tcp_v6 : impl_->cfg.tcp, impl_->stats.tcp, *impl_, *impl_);
     s->conn->user_data = s;
+    s->conn->set_challenge_ack_limiter(&impl_->challenge_acks);
     if (s->no_delay) s->conn->set_no_delay(true);
     s->binding.address = local_address;
     s->binding.port = port;
@@ -559,6 +733,7 @@ void stack::tcp_close(socket_handle h, instant now) {
     }
     s->conn->close(now);
     impl_->touch(*s);
+    impl_->note_time_wait(*s);  // closed in TIME-WAIT: an orphan now
 }
 
 void stack::tcp_abort(socket_handle h, instant now) {

@@ -37,6 +37,7 @@ stack_impl::~stack_impl() {
     // Unlink every intrusive hook before the sockets go (safe_link asserts otherwise).
     timers.clear();
     connections.clear();
+    time_waits.clear();
     for (auto& s : slots) {
         if (s.tcp) {
             s.tcp->accept_queue.clear();

@@ -58,7 +58,8 @@ struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
     double icmp_tokens = 0;
     instant icmp_refill_at{};
 
-    // challenge ACK limiter shared by every connection (RFC 5961 §7) lives in tcp::connection
+    // RFC 5961 §7: one challenge ACK budget for every connection, IPv4 and IPv6
+    tcp::challenge_ack_limiter challenge_acks;
 
     // sockets
     std::vector<socket_slot> slots;
@@ -75,7 +76,10 @@ struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
     std::vector<tcp_socket*> reap_queue;
     std::vector<tcp_socket*> listeners;  // few: a scan beats a table
     std::vector<tcp_socket*> due_timers;  // scratch for tcp_poll
-    std::size_t tcp_socket_count = 0;
+    std::size_t tcp_socket_count = 0;  // every TCP socket, TIME-WAIT ones included
+    // Orphans in TIME-WAIT, oldest first: apart from max_tcp_sockets, bounded by max_time_wait.
+    time_wait_list time_waits;
+    std::size_t time_wait_count = 0;  // sockets with in_time_wait_budget
 
     // IPv6: addresses, NDP, reassembly (../ipv6/)
     ipv6_state v6{cfg};
@@ -115,6 +119,11 @@ struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
     tcp_socket* find_listener(const ip::address& local, ip::port_number port);
     void tcp_poll(instant t);
     tcp_socket* new_tcp_socket();
+    /// An orphan that reached TIME-WAIT leaves the socket budget for the TIME-WAIT one.
+    void note_time_wait(tcp_socket& s);
+    /// A TIME-WAIT orphan on `tuple` that a new outgoing connection may replace (tcp_tw_reuse:
+    /// timestamps were used, and it is at least 1 s old), or nullptr.
+    tcp_socket* reusable_time_wait(const ip::four_tuple& tuple);
     tcp::seq_number make_isn(const ip::four_tuple& t, instant at) const;
     std::uint32_t make_ts_offset(const ip::four_tuple& t) const;
 
@@ -131,6 +140,14 @@ struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
     ip::port_number pick_ephemeral_tcp(const ip::address& local, const ip::endpoint& remote);
     ip::port_number pick_ephemeral_any(port_table& ports);
     bool evict_half_open(tcp_socket& listener, instant t);
+    // SYN cookies (RFC 4987 §3.6), tcp_sockets.cpp
+    std::uint32_t cookie_hash(const ip::four_tuple& t, tcp::seq_number irs, std::uint64_t count,
+                              std::uint32_t mss_index) const;
+    void send_syn_cookie(tcp_socket& listener, const ip::four_tuple& tuple, const wire::tcp_segment& syn, instant t);
+    /// An ACK reached a listener: true when it was a valid cookie's (the connection now exists,
+    /// or the ACK was dropped for lack of room), false when the caller answers with RST.
+    bool accept_cookie(tcp_socket& listener, const ip::four_tuple& tuple, const wire::tcp_segment& ack, instant t);
+    tcp_socket* new_child(tcp_socket& listener, const ip::four_tuple& tuple);
     errc check_bindable(ip::port_number port) const;
 };
 

@@ -115,9 +115,14 @@ void tcp_rows(table& t, const stack_stats& s) {
     t.row("resets for segments without a socket", s.tcp.no_listener_rsts);
     t.row("SYNs dropped: SYN backlog full", s.tcp.syn_backlog_drops);
     t.row("half-open connections evicted: SYN backlog full", s.tcp.syn_backlog_evictions);
+    t.row("SYN cookies sent", s.tcp.syn_cookies_sent);
+    t.row("SYN cookies validated", s.tcp.syn_cookies_validated);
+    t.row("SYN cookies failed", s.tcp.syn_cookies_failed);
     t.row("SYNs dropped: accept queue full", s.tcp.accept_queue_drops);
     t.row("SYNs dropped: connection limit", s.tcp.connection_limit_drops);
     t.row("TIME-WAIT connections reused", s.tcp.time_wait_reuses);
+    t.row("TIME-WAIT 4-tuples reused by connect", s.tcp.time_wait_connect_reuses);
+    t.row("TIME-WAIT connections dropped: TIME-WAIT bound", s.tcp.time_wait_overflows);
     t.row("SYN retransmits", s.tcp.syn_retransmits);
     t.row("retransmits chosen from the SACK scoreboard", s.tcp.sack_retransmits);
     t.row("duplicate ACKs received", s.tcp.dup_acks_in);

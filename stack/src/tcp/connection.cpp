@@ -74,8 +74,7 @@ void connection::impl::reset_for_open(const ip::four_tuple& t, seq_number isn, s
     soft_err = error::none;
     path_mss = 0;
     timers.keepalive_sent = 0;
-    challenge_window = now;
-    challenge_count = 0;
+    own_challenge_limiter = {};
 }
 
 /// RFC 9293 §3.7.1 MUST-15: what to assume when the peer's SYN has no MSS option.
@@ -122,6 +121,8 @@ void connection::impl::enter(state next, instant now) {
     if (next == state::fin_wait_2) arm_orphan_timer(now);
     if (next == state::time_wait) {
         release(snd.buf);  // nothing is sent any more (a retransmitted FIN is re-ACKed)
+        snd.scratch.reset();  // nor any data: TIME-WAIT keeps no per-segment buffer either
+        snd.scratch_size = 0;  // (reset_for_open allocates it again)
         if (app_closed || rcv.buf.empty()) release(rcv.buf);  // unread data stays readable
         timers.rto = timers.persist = timers.keepalive = timers.dack = std::nullopt;
         timers.time_wait = now + 2 * cfg.msl;  // RFC 9293 §3.4.2
@@ -191,6 +192,12 @@ state connection::current_state() const noexcept { return impl_->st; }
 error connection::last_error() const noexcept { return impl_->err; }
 error connection::soft_error() const noexcept { return impl_->soft_err; }
 bool connection::passive_open() const noexcept { return impl_->passive; }
+std::uint16_t connection::syn_window(const config& cfg) noexcept {
+    return static_cast<std::uint16_t>(std::min<std::uint32_t>(cfg.receive_buffer_size, 65535));
+}
+void connection::set_challenge_ack_limiter(challenge_ack_limiter* limiter) noexcept {
+    impl_->challenge_limiter = limiter ? limiter : &impl_->own_challenge_limiter;
+}
 const ip::four_tuple& connection::tuple() const noexcept { return impl_->tuple; }
 seq_number connection::rcv_nxt() const noexcept { return impl_->rcv.nxt; }
 

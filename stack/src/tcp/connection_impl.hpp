@@ -15,6 +15,7 @@
 #include <tapstack/tcp/connection.hpp>
 
 #include <cstdint>
+#include <tapstack/tcp/challenge_ack_limiter.hpp>
 #include <tapstack/tcp/congestion.hpp>
 #include <tapstack/tcp/rtt_estimator.hpp>
 
@@ -85,9 +86,10 @@ struct connection::impl {
     // (Linux's sk_err_soft). An ACK that makes progress clears it ("something worked").
     error soft_err = error::none;
 
-    // --- RFC 5961 §7 challenge ACK throttle ---
-    instant challenge_window{};
-    std::uint32_t challenge_count = 0;
+    // --- RFC 5961 §7 challenge ACK throttle: the stack's budget, or this connection's own
+    // when it stands alone (connection::set_challenge_ack_limiter) ---
+    challenge_ack_limiter own_challenge_limiter;
+    challenge_ack_limiter* challenge_limiter = &own_challenge_limiter;
 
     std::uint64_t emitted = 0;  // segments sent, to tell whether an ACK was piggybacked
     std::uint32_t last_sent_len = 0;  // sequence space of the last send_data()

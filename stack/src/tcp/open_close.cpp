@@ -32,6 +32,27 @@ void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segme
     m.flush_events();
 }
 
+void connection::open_from_cookie(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
+                                  std::uint32_t ts_offset, instant now) {
+    auto& m = *impl_;
+    m.reset_for_open(tuple, iss, ts_offset, now);
+    ++m.stats.passive_opens;
+    m.passive = true;
+    m.rcv.take_syn(syn.seq);
+    m.apply_syn_options(syn);
+    m.snd.take_syn_window(syn, iss);
+    m.enter(state::syn_received, now);
+    // The SYN-ACK left without us (the socket layer sent the cookie): the bookkeeping send_syn
+    // does for it. The retransmission timer runs as if it had been sent now.
+    m.rcv.adv = m.rcv.nxt + syn_window(m.cfg);
+    m.last_ack_sent = m.rcv.nxt;
+    m.rcv.acked();
+    m.snd.nxt = iss + 1;
+    m.snd.max = m.snd.nxt;
+    m.timers.rto = now + m.rtt.rto();
+    m.flush_events();
+}
+
 std::size_t connection::send(bytes data, instant now) {
     auto& m = *impl_;
     if (!m.can_queue_data() || m.snd.fin_queued) return 0;

@@ -57,7 +57,7 @@ void connection::impl::send_syn(instant now) {
         s.options.sack_permitted = sack_ok;
     }
     // RFC 7323 §2.2: the window in a SYN is never scaled.
-    const std::uint32_t w = std::min<std::uint32_t>(cfg.receive_buffer_size, 65535);
+    const std::uint32_t w = connection::syn_window(cfg);
     s.window = static_cast<std::uint16_t>(w);
     if (s.flags.ack) rcv.adv = rcv.nxt + w;
     note_ack_sent(s);
@@ -107,17 +107,13 @@ void connection::impl::send_rst(seq_number seq, std::optional<seq_number> ack, i
     emit(s);
 }
 
-/// RFC 5961 §7: challenge ACKs are throttled (config.challenge_ack_limit per second).
+/// RFC 5961 §7: challenge ACKs are throttled (config.challenge_ack_limit per second, for the
+/// whole stack: the limiter is shared, see set_challenge_ack_limiter).
 void connection::impl::challenge_ack(instant now) {
-    if (now - challenge_window >= std::chrono::seconds{1}) {
-        challenge_window = now;
-        challenge_count = 0;
-    }
-    if (challenge_count >= cfg.challenge_ack_limit) {
+    if (!challenge_limiter->allow(now, cfg.challenge_ack_limit)) {
         ++stats.challenge_acks_suppressed;
         return;
     }
-    ++challenge_count;
     ++stats.challenge_acks;
     send_ack(now);
 }

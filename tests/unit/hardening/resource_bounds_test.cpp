@@ -130,6 +130,7 @@ TEST(Hardening, BufferMemoryBoundRefusesSendsAndDropsDataCleanly) {
 TEST(Hardening, SynFloodDoesNotLockOutARealClient) {
     auto cfg = harness::default_config();
     cfg.max_syn_backlog = 32;
+    cfg.syn_cookies = false;  // random drop (RFC 4987 §3.4); with cookies: socket/syn_cookie_test.cpp
     harness h{cfg};
     h.learn_peer();
     auto l = listen_on(h, 7, 64);

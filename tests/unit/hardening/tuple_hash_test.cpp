@@ -12,7 +12,7 @@ using namespace tapstack;
 
 namespace {
 
-constexpr std::size_t bucket_count = 4096;  // the stack's table at the default max_tcp_sockets
+constexpr std::size_t bucket_count = 4096;  // the stack's table at max_tcp_sockets = 4096
 
 /// Tuples to one local port whose *unkeyed* hash lands in bucket 0: what an attacker precomputes.
 std::vector<ip::four_tuple> tuples_aimed_at_bucket_zero(std::size_t want) {

@@ -110,6 +110,7 @@ TEST(TcpListen, SynBacklogIsBoundedAndCounted) {
     auto cfg = harness::default_config();
     cfg.max_syn_backlog = 4;
     cfg.syn_backlog_random_drop = false;  // refusal; random drop: tests/unit/hardening/
+    cfg.syn_cookies = false;  // cookies: tests/unit/socket/syn_cookie_test.cpp
     harness h{cfg};
     h.learn_peer();
     listen_on(h, 80, 64);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <tapstack/base/time.hpp>
 #include <tapstack/ip/address.hpp>
+#include <tapstack/tcp/challenge_ack_limiter.hpp>
 #include <tapstack/tcp/config.hpp>
 #include <tapstack/tcp/stats.hpp>
 #include <tapstack/wire/tcp.hpp>
@@ -105,6 +106,14 @@ public:
     /// Passive open for a SYN that reached a listener: -> SYN-RECEIVED, sends SYN-ACK.
     void open_passive(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
                       std::uint32_t ts_offset, instant now);
+    /// Passive open for a SYN answered statelessly with a SYN cookie (RFC 4987 §3.6): `syn` is the
+    /// SYN rebuilt from the cookie (the peer's ISN, its MSS, no other option) and `iss` the
+    /// cookie. Goes to SYN-RECEIVED as if our SYN-ACK (window syn_window(cfg), no window scale,
+    /// SACK or timestamps) had just left; the caller then hands it the third-step ACK.
+    void open_from_cookie(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
+                          std::uint32_t ts_offset, instant now);
+    /// The window a SYN or SYN-ACK advertises (never scaled, RFC 7323 §2.2).
+    static std::uint16_t syn_window(const config& cfg) noexcept;
 
     // --- the wire ---
     /// RFC 9293 §3.10.7: every segment whose 4-tuple names this connection (checksum already checked).
@@ -147,6 +156,10 @@ public:
     /// timed_out. It replaces config.max_retries for data retransmissions; zero restores the
     /// count. The handshake keeps config.max_syn_retries (MUST-23's three minutes).
     void set_user_timeout(duration timeout) noexcept;
+    /// RFC 5961 §7: the challenge ACK budget this connection draws on (not owned; it must outlive
+    /// the connection). The socket layer passes the stack's one, so the limit is stack-wide;
+    /// nullptr (and the default) is a budget of the connection's own.
+    void set_challenge_ack_limiter(challenge_ack_limiter* limiter) noexcept;
     duration user_timeout() const noexcept;
 
     // --- ICMP errors (RFC 9293 §3.9.2.2 MUST-54, RFC 1122 4.2.3.9, RFC 5927) ---

@@ -35,7 +35,9 @@ struct tcp_stats {
     std::uint64_t syn_backlog_drops = 0;
     std::uint64_t accept_queue_drops = 0;
     std::uint64_t connection_limit_drops = 0;
-    std::uint64_t time_wait_reuses = 0;
+    std::uint64_t time_wait_reuses = 0;  // a SYN ended TIME-WAIT (RFC 6191)
+    std::uint64_t time_wait_connect_reuses = 0;  // a connect took over its own TIME-WAIT 4-tuple
+    std::uint64_t time_wait_overflows = 0;  // the oldest TIME-WAIT dropped: max_time_wait reached
     // Connection-level extras (tcp/connection.cpp)
     std::uint64_t syn_retransmits = 0;
     std::uint64_t sack_retransmits = 0;  // retransmissions chosen from the SACK scoreboard
@@ -51,8 +53,11 @@ struct tcp_stats {
     std::uint64_t fin_wait_2_timeouts = 0;
     std::uint64_t negative_advice = 0;  // R1 reached: the IP layer was told (RFC 9293 MUST-20)
     std::uint64_t user_timeouts = 0;  // connections failed by their per-connection R2 (MUST-21)
-    std::uint64_t syn_backlog_evictions =
-        0;  // half-open connections dropped to admit a SYN (random drop)   // orphaned FIN-WAIT-2 dropped (config.fin_wait_2_timeout)
+    std::uint64_t syn_backlog_evictions = 0;  // half-open connections dropped to admit a SYN (random drop)
+    // SYN cookies (RFC 4987 §3.6, stack_config::syn_cookies)
+    std::uint64_t syn_cookies_sent = 0;  // SYN-ACKs carrying a cookie: the SYN backlog was full
+    std::uint64_t syn_cookies_validated = 0;  // third-step ACKs whose cookie held: connection made
+    std::uint64_t syn_cookies_failed = 0;  // ACKs to a listener that matched no cookie (answered with RST)
 };
 
 }  // namespace tapstack::tcp
