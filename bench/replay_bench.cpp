@@ -12,7 +12,7 @@
 #include <vector>
 #include <tapstack/tap/pcap_reader.hpp>
 #include <tapstack/tap/pcap_writer.hpp>
-#include <tapstack/tap/replay.hpp>
+#include <tapstack/replay/replay.hpp>
 
 int main(int argc, char** argv) {
     tapstack::tap::tune_allocator_for_connection_churn();

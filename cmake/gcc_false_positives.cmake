@@ -18,7 +18,7 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_G
   # ip::endpoint::to_string ("[" + address + "]:" + port)
   tapstack_gcc12_no_restrict(tapstack_core ${PROJECT_SOURCE_DIR}/stack/src/ip/address.cpp)
   # flow_name ("[" + host6 + "]") and first_difference's tsval check ("+" + num(...))
-  tapstack_gcc12_no_restrict(tapstack ${PROJECT_SOURCE_DIR}/tap/src/replay.cpp)
+  tapstack_gcc12_no_restrict(tapstack_replay ${PROJECT_SOURCE_DIR}/apps/replay/src/compare.cpp)
   # parse_list ("unknown name '" + item + ...)
   tapstack_gcc12_no_restrict(replay ${PROJECT_SOURCE_DIR}/apps/replay/main.cpp)
 endif()

@@ -1,5 +1,6 @@
 // echo-server: answers ping, and runs the echo (RFC 862), discard (RFC 863) and chargen
-// (RFC 864) services over UDP and TCP, and daytime (RFC 867) over TCP, on a TAP device. Services are one file each (service.hpp);
+// (RFC 864) services over UDP and TCP, and daytime (RFC 867) over TCP, on a TAP device. The
+// services are apps/services (<tapstack/services/service.hpp>, shared with the replay engine);
 // TCP services register next to the UDP ones below.
 #include <cstdint>
 #include <iostream>
@@ -10,7 +11,7 @@
 #include <tapstack/stats.hpp>
 #include "app.hpp"
 #include "options.hpp"
-#include "service.hpp"
+#include <tapstack/services/service.hpp>
 
 int main(int argc, char** argv) {
     using namespace tapstack;
@@ -61,16 +62,18 @@ int main(int argc, char** argv) {
 
     return app::run_main("echo-server", [&] {
         app::app_context ctx{"echo-server", parser.common()};
-        std::vector<std::unique_ptr<echo_server::service>> services;
-        if (echo_port != 0) services.push_back(echo_server::make_udp_echo(ctx, echo_port));
-        if (discard_port != 0) services.push_back(echo_server::make_udp_discard(ctx, discard_port));
-        if (chargen_port != 0) services.push_back(echo_server::make_udp_chargen(ctx, chargen_port));
-        if (echo_port != 0) services.push_back(echo_server::make_tcp_echo(ctx, echo_port));
-        if (discard_port != 0) services.push_back(echo_server::make_tcp_discard(ctx, discard_port));
-        if (chargen_port != 0) services.push_back(echo_server::make_tcp_chargen(ctx, chargen_port));
-        if (daytime_port != 0) services.push_back(echo_server::make_tcp_daytime(ctx, daytime_port));
+        const services::service_host host{ctx.runtime(), ctx.io().get_executor(), app::wildcard_address(ctx.options()),
+                                          &std::cerr, "echo-server"};
+        std::vector<std::unique_ptr<services::service>> running;
+        if (echo_port != 0) running.push_back(services::make_udp_echo(host, echo_port));
+        if (discard_port != 0) running.push_back(services::make_udp_discard(host, discard_port));
+        if (chargen_port != 0) running.push_back(services::make_udp_chargen(host, chargen_port));
+        if (echo_port != 0) running.push_back(services::make_tcp_echo(host, echo_port));
+        if (discard_port != 0) running.push_back(services::make_tcp_discard(host, discard_port));
+        if (chargen_port != 0) running.push_back(services::make_tcp_chargen(host, chargen_port));
+        if (daytime_port != 0) running.push_back(services::make_tcp_daytime(host, daytime_port));
         ctx.on_shutdown([&] {
-            for (auto& s : services) s->stop();
+            for (auto& s : running) s->stop();
         });
         auto print_stats = [&] {
             std::cout << format_stats(ctx.stack().stats()) << format_connections(ctx.stack());
@@ -91,10 +94,10 @@ int main(int argc, char** argv) {
         }
         const int status = ctx.run();
         // Let the TCP sessions see their operation_aborted and end while the stack still lives.
-        for (auto& s : services) s->stop();
+        for (auto& s : running) s->stop();
         ctx.io().restart();
         ctx.io().poll();
-        services.clear();
+        running.clear();
         return status;
     });
 }

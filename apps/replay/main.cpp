@@ -11,7 +11,7 @@
 #include <iostream>
 #include <string>
 #include <vector>
-#include <tapstack/tap/replay.hpp>
+#include <tapstack/replay/replay.hpp>
 #include "options.hpp"
 
 namespace {
@@ -33,23 +33,28 @@ std::optional<std::string> parse_list(std::string_view v, std::set<std::string, 
     return std::nullopt;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    tapstack::tap::tune_allocator_for_connection_churn();
-    using namespace tapstack;
-    tap::replay_options opts;
+/// What the command line asks for besides the replay itself.
+struct cli {
+    tapstack::tap::replay_options opts;
     std::string report_path;
     bool strict = false;
     bool quiet = false;
+};
 
-    // --host-ip takes a bare address here (the host's own address; every peer is then on-link);
-    // the shared parser wants A.B.C.D/N, so a bare one is passed on as /32 and widened below.
-    std::vector<std::string> args(argv, argv + argc);
-    // An IPv6 address (the host's global one) is passed on as --host-ip6 ADDR/64 unless it
-    // has its own prefix length.
+/// The arguments, with --host-ip rewritten for the shared parser: it wants A.B.C.D/N, so a bare
+/// address (the host's own; every peer is then on-link) is passed on as /32 and widened later;
+/// an IPv6 address (the host's global one) is passed on as --host-ip6 ADDR/64 unless it has
+/// its own prefix length.
+struct host_ip_args {
+    std::vector<std::string> args;
     bool bare_host_ip = false;
     bool host_v6 = false;
+};
+
+host_ip_args rewrite_host_ip(int argc, char** argv) {
+    host_ip_args r;
+    r.args.assign(argv, argv + argc);
+    auto& args = r.args;
     for (std::size_t i = 1; i < args.size(); ++i) {
         std::string* value = nullptr;
         if (args[i] == "--host-ip" && i + 1 < args.size())
@@ -57,7 +62,7 @@ int main(int argc, char** argv) {
         else if (args[i].starts_with("--host-ip="))
             value = &args[i];
         if (value != nullptr && value->find(':') != std::string::npos) {
-            host_v6 = true;
+            r.host_v6 = true;
             if (value->find('/') == std::string::npos) *value += "/64";
             if (value == &args[i])
                 args[i] = "--host-ip6=" + args[i].substr(10);
@@ -67,11 +72,121 @@ int main(int argc, char** argv) {
         }
         if (value != nullptr && value->find('/') == std::string::npos) {
             *value += "/32";
-            bare_host_ip = true;
+            r.bare_host_ip = true;
         }
     }
+    return r;
+}
+
+/// The options that say what to replay and where the output goes. The handlers outlive this
+/// function (the parser calls them later): they hold references to the fields of `c` itself.
+void add_input_options(tapstack::app::option_parser& parser, cli& c) {
+    using namespace tapstack;
+    parser.add_option("--host-mac", "MAC", "the recorded host's MAC (default: learned from the capture)",
+                      [&opts = c.opts](std::string_view v) -> std::optional<std::string> {
+                          auto m = link::mac_address::from_string(v);
+                          if (!m || m->is_multicast()) return "expected a unicast MAC like 02:54:41:50:00:01";
+                          opts.host_mac = m;
+                          return std::nullopt;
+                      });
+    parser.add_option("--app", "NAME",
+                      "the service listening: echo, discard, chargen, http-hello or none (default echo)",
+                      [&opts = c.opts](std::string_view v) -> std::optional<std::string> {
+                          auto a = tap::replay_app_from_string(v);
+                          if (!a) return "expected echo, discard, chargen, http-hello or none";
+                          opts.app = *a;
+                          return std::nullopt;
+                      });
+    parser.add_option("--out", "OUT.pcap", "write every frame the stack sends here",
+                      [&opts = c.opts](std::string_view v) -> std::optional<std::string> {
+                          if (v.empty()) return "empty file name";
+                          opts.out_path = std::string{v};
+                          return std::nullopt;
+                      });
+    parser.add_option("--report", "FILE.json", "write the comparison as JSON here",
+                      [&report_path = c.report_path](std::string_view v) -> std::optional<std::string> {
+                          if (v.empty()) return "empty file name";
+                          report_path = std::string{v};
+                          return std::nullopt;
+                      });
+    parser.add_option("--tail", "MS", "keep the stack's timers running this long after the last frame (default 200)",
+                      [&opts = c.opts](std::string_view v) -> std::optional<std::string> {
+                          std::uint64_t ms = 0;
+                          if (auto e = app::parse_u64(v, ms)) return e;
+                          if (ms > 3'600'000) return "at most an hour";
+                          opts.tail = std::chrono::milliseconds{ms};
+                          return std::nullopt;
+                      });
+    parser.add_option("--idle-close", "MS", "the app closes a TCP connection idle this long (like socat -T)",
+                      [&opts = c.opts](std::string_view v) -> std::optional<std::string> {
+                          std::uint64_t ms = 0;
+                          if (auto e = app::parse_u64(v, ms)) return e;
+                          if (ms == 0 || ms > 3'600'000) return "1..3600000 milliseconds";
+                          opts.idle_close = std::chrono::milliseconds{ms};
+                          return std::nullopt;
+                      });
+}
+
+/// The options of the comparison and of the exit status.
+void add_comparison_options(tapstack::app::option_parser& parser, cli& c) {
+    using namespace tapstack;
+    parser.add_option("--ignore", "FIELD,...", "leave these fields out of the comparison (e.g. window,options)",
+                      [&opts = c.opts](std::string_view v) {
+                          return parse_list(v, opts.tolerance.ignored_fields, tap::replay_fields());
+                      });
+    parser.add_option(
+        "--unmatched-ok", "KIND,...",
+        "do not count missing/extra frames of these flow kinds (arp,icmp,udp,tcp,other,ndp,mld,tcp_pure_ack)",
+        [&opts = c.opts](std::string_view v) {
+            return parse_list(v, opts.tolerance.unmatched_ok,
+                              {"arp", "icmp", "udp", "tcp", "other", "ndp", "mld", "tcp_pure_ack"});
+        });
+    parser.add_flag("--deterministic",
+                    "the capture is tapstack's own (echo-server --pcap --seed N --deterministic): replay on its clock, "
+                    "byte for byte with the same --seed",
+                    [&opts = c.opts] { opts.deterministic = true; });
+    parser.add_flag("--no-translate", "feed the peer's ACK/SACK/TSecr unchanged",
+                    [&opts = c.opts] { opts.translate = false; });
+    parser.add_flag("--strict", "exit 1 when the replay differs from the capture",
+                    [&strict = c.strict] { strict = true; });
+    parser.add_flag("--quiet", "print only the summary line", [&quiet = c.quiet] { quiet = true; });
+}
+
+/// Replays and prints; the exit status.
+int run(const std::string& pcap, const cli& c) {
+    using namespace tapstack;
+    const auto& opts = c.opts;
+    try {
+        const auto report = tap::replay_capture(pcap, opts);
+        if (!c.report_path.empty()) {
+            std::ofstream out{c.report_path};
+            out << report.to_json();
+            if (!out) {
+                std::cerr << "replay: cannot write " << c.report_path << '\n';
+                return 2;
+            }
+        }
+        std::cout << (c.quiet ? report.summary() + "\n" : report.to_text()) << std::flush;
+        return report.equivalent() || !c.strict ? 0 : 1;
+    } catch (const tap::replay_error& e) {
+        std::cerr << e.what() << '\n';
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "replay: " << e.what() << '\n';
+        return 2;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    tapstack::tap::tune_allocator_for_connection_churn();
+    using namespace tapstack;
+    cli c;
+    auto& opts = c.opts;
+    const auto host_args = rewrite_host_ip(argc, argv);
     std::vector<const char*> cargs;
-    for (const auto& a : args) cargs.push_back(a.c_str());
+    for (const auto& a : host_args.args) cargs.push_back(a.c_str());
 
     app::option_parser parser{
         "replay",
@@ -83,68 +198,10 @@ int main(int argc, char** argv) {
         "the host sent. The app listens on every TCP port the host accepted a connection on and every UDP\n"
         "port it answered from. Exit status: 0 equivalent, 1 different (with --strict), 2 bad input.\n"
         "(--pcap is the INPUT capture here.)"};
-    parser.add_option("--host-mac", "MAC", "the recorded host's MAC (default: learned from the capture)",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          auto m = link::mac_address::from_string(v);
-                          if (!m || m->is_multicast()) return "expected a unicast MAC like 02:54:41:50:00:01";
-                          opts.host_mac = m;
-                          return std::nullopt;
-                      });
-    parser.add_option("--app", "NAME",
-                      "the service listening: echo, discard, chargen, http-hello or none (default echo)",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          auto a = tap::replay_app_from_string(v);
-                          if (!a) return "expected echo, discard, chargen, http-hello or none";
-                          opts.app = *a;
-                          return std::nullopt;
-                      });
-    parser.add_option("--out", "OUT.pcap", "write every frame the stack sends here",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          if (v.empty()) return "empty file name";
-                          opts.out_path = std::string{v};
-                          return std::nullopt;
-                      });
-    parser.add_option("--report", "FILE.json", "write the comparison as JSON here",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          if (v.empty()) return "empty file name";
-                          report_path = std::string{v};
-                          return std::nullopt;
-                      });
-    parser.add_option("--tail", "MS", "keep the stack's timers running this long after the last frame (default 200)",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          std::uint64_t ms = 0;
-                          if (auto e = app::parse_u64(v, ms)) return e;
-                          if (ms > 3'600'000) return "at most an hour";
-                          opts.tail = std::chrono::milliseconds{ms};
-                          return std::nullopt;
-                      });
-    parser.add_option("--idle-close", "MS", "the app closes a TCP connection idle this long (like socat -T)",
-                      [&](std::string_view v) -> std::optional<std::string> {
-                          std::uint64_t ms = 0;
-                          if (auto e = app::parse_u64(v, ms)) return e;
-                          if (ms == 0 || ms > 3'600'000) return "1..3600000 milliseconds";
-                          opts.idle_close = std::chrono::milliseconds{ms};
-                          return std::nullopt;
-                      });
-    parser.add_option(
-        "--ignore", "FIELD,...", "leave these fields out of the comparison (e.g. window,options)",
-        [&](std::string_view v) { return parse_list(v, opts.tolerance.ignored_fields, tap::replay_fields()); });
-    parser.add_option(
-        "--unmatched-ok", "KIND,...",
-        "do not count missing/extra frames of these flow kinds (arp,icmp,udp,tcp,other,ndp,mld,tcp_pure_ack)",
-        [&](std::string_view v) {
-            return parse_list(v, opts.tolerance.unmatched_ok,
-                              {"arp", "icmp", "udp", "tcp", "other", "ndp", "mld", "tcp_pure_ack"});
-        });
-    parser.add_flag("--deterministic",
-                    "the capture is tapstack's own (echo-server --pcap --seed N --deterministic): replay on its clock, "
-                    "byte for byte with the same --seed",
-                    [&] { opts.deterministic = true; });
-    parser.add_flag("--no-translate", "feed the peer's ACK/SACK/TSecr unchanged", [&] { opts.translate = false; });
-    parser.add_flag("--strict", "exit 1 when the replay differs from the capture", [&] { strict = true; });
-    parser.add_flag("--quiet", "print only the summary line", [&] { quiet = true; });
+    add_input_options(parser, c);
+    add_comparison_options(parser, c);
     parser.require("--pcap");
-    if (!host_v6) parser.require("--host-ip");
+    if (!host_args.host_v6) parser.require("--host-ip");
     parser.parse(static_cast<int>(cargs.size()), cargs.data());
 
     const auto& common = parser.common();
@@ -158,26 +215,8 @@ int main(int argc, char** argv) {
             return 2;
         }
         opts.host_ip = common.host_ip->addr;
-        opts.prefix_length = bare_host_ip ? 0 : common.host_ip->prefix_length;
+        opts.prefix_length = host_args.bare_host_ip ? 0 : common.host_ip->prefix_length;
     }
     opts.seed = common.seed.value_or(1);
-    try {
-        const auto report = tap::replay_capture(common.pcap, opts);
-        if (!report_path.empty()) {
-            std::ofstream out{report_path};
-            out << report.to_json();
-            if (!out) {
-                std::cerr << "replay: cannot write " << report_path << '\n';
-                return 2;
-            }
-        }
-        std::cout << (quiet ? report.summary() + "\n" : report.to_text()) << std::flush;
-        return report.equivalent() || !strict ? 0 : 1;
-    } catch (const tap::replay_error& e) {
-        std::cerr << e.what() << '\n';
-        return 2;
-    } catch (const std::exception& e) {
-        std::cerr << "replay: " << e.what() << '\n';
-        return 2;
-    }
+    return run(common.pcap, c);
 }

@@ -146,4 +146,38 @@ captured parse_frame(const frame& f) {
     return c;
 }
 
+wire::tcp_segment peer_segment(std::uint16_t sport, std::uint16_t dport, tcp::seq_number seq) {
+    wire::tcp_segment s;
+    s.source_port = sport;
+    s.destination_port = dport;
+    s.seq = seq;
+    s.window = 65535;
+    return s;
+}
+
+socket_handle listen_on(harness& h, std::uint16_t port, std::uint32_t backlog, bool reuse) {
+    auto l = h.stack.tcp_open().value();
+    EXPECT_EQ(h.stack.tcp_set_reuse_address(l, reuse), errc::success);
+    EXPECT_EQ(h.stack.tcp_bind(l, {ip::address_v4::any(), port}), errc::success);
+    EXPECT_EQ(h.stack.tcp_listen(l, backlog), errc::success);
+    return l;
+}
+
+tcp::seq_number handshake(harness& h, std::uint16_t sport, std::uint16_t dport, tcp::seq_number iss) {
+    auto syn = peer_segment(sport, dport, iss);
+    syn.flags.syn = true;
+    syn.options.mss = 1460;
+    h.inject(h.tcp(syn));
+    auto synack = h.next();
+    EXPECT_TRUE(synack.tcp);
+    if (!synack.tcp) return {};
+    EXPECT_TRUE(synack.tcp->flags.syn && synack.tcp->flags.ack);
+    EXPECT_EQ(synack.tcp->ack, iss + 1);
+    auto ack = peer_segment(sport, dport, iss + 1);
+    ack.flags.ack = true;
+    ack.ack = synack.tcp->seq + 1;
+    h.inject(h.tcp(ack));
+    return synack.tcp->seq;
+}
+
 }  // namespace tapstack::testing

@@ -78,6 +78,16 @@ public:
     ip::address them() const { return ip::address{peer.ip}; }
 };
 
+/// A segment from the peer: ports, sequence number and a 65535 window; no flags, no ACK yet.
+wire::tcp_segment peer_segment(std::uint16_t sport, std::uint16_t dport, tcp::seq_number seq);
+
+/// A TCP listener on `port` (any address), `reuse` = SO_REUSEADDR.
+socket_handle listen_on(harness& h, std::uint16_t port, std::uint32_t backlog = 16, bool reuse = false);
+
+/// Drives a three-way handshake from the peer's `sport` (ISN `iss`, MSS 1460) to the listener on
+/// `dport`: an ESTABLISHED connection waiting in the accept queue. Returns the stack's ISN.
+tcp::seq_number handshake(harness& h, std::uint16_t sport, std::uint16_t dport, tcp::seq_number iss);
+
 /// Parses any frame the stack emitted (checksums verified).
 captured parse_frame(const frame& f);
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 #include <gtest/gtest.h>
-#include <tapstack/tap/replay.hpp>
+#include <tapstack/replay/replay.hpp>
 
 namespace tapstack::testing {
 

@@ -12,22 +12,6 @@ using tcp::seq_number;
 
 namespace {
 
-wire::tcp_segment seg_from(std::uint16_t sport, std::uint16_t dport, seq_number seq) {
-    wire::tcp_segment s;
-    s.source_port = sport;
-    s.destination_port = dport;
-    s.seq = seq;
-    s.window = 65535;
-    return s;
-}
-
-socket_handle listen_on(harness& h, std::uint16_t port, std::uint32_t backlog = 16) {
-    auto l = h.stack.tcp_open().value();
-    EXPECT_EQ(h.stack.tcp_bind(l, {ip::address_v4::any(), port}), errc::success);
-    EXPECT_EQ(h.stack.tcp_listen(l, backlog), errc::success);
-    return l;
-}
-
 /// Peer-side state of one connection the test drives by hand.
 struct peer_conn {
     std::uint16_t port = 0;
@@ -37,7 +21,7 @@ struct peer_conn {
 
 /// SYN from the peer, the stack's SYN-ACK, the peer's ACK: an accepted connection.
 socket_handle open_from_peer(harness& h, socket_handle listener, peer_conn& p, std::uint16_t dport = 7) {
-    auto syn = seg_from(p.port, dport, p.snd_nxt);
+    auto syn = peer_segment(p.port, dport, p.snd_nxt);
     syn.flags.syn = true;
     syn.options.mss = 1460;
     h.inject(h.tcp(syn));
@@ -46,7 +30,7 @@ socket_handle open_from_peer(harness& h, socket_handle listener, peer_conn& p, s
     if (!synack.tcp) return {};
     p.snd_nxt = p.snd_nxt + 1;
     p.rcv_nxt = synack.tcp->seq + 1;
-    auto ack = seg_from(p.port, dport, p.snd_nxt);
+    auto ack = peer_segment(p.port, dport, p.snd_nxt);
     ack.flags.ack = true;
     ack.ack = p.rcv_nxt;
     h.inject(h.tcp(ack));
@@ -85,7 +69,7 @@ TEST(Hardening, RingsAreAllocatedOnFirstUseAndReturnedAtTheEnd) {
     ASSERT_EQ(h.stack.tcp_send(c, data, h.now).value(), 100u);
     EXPECT_EQ(in_use(h), tc.send_buffer_size);
 
-    auto d = seg_from(p.port, 7, p.snd_nxt);
+    auto d = peer_segment(p.port, 7, p.snd_nxt);
     d.flags.ack = true;
     d.flags.psh = true;
     d.ack = p.rcv_nxt + 100;  // acknowledges our 100 bytes
@@ -98,7 +82,7 @@ TEST(Hardening, RingsAreAllocatedOnFirstUseAndReturnedAtTheEnd) {
     std::vector<std::byte> out(200);
     EXPECT_EQ(h.stack.tcp_receive(c, out, h.now).value(), 100u);
     h.stack.tcp_close(c, h.now);  // FIN: the send ring (empty, FIN queued) goes back
-    auto fin = seg_from(p.port, 7, p.snd_nxt);
+    auto fin = peer_segment(p.port, 7, p.snd_nxt);
     fin.flags.ack = true;
     fin.flags.fin = true;
     fin.ack = p.rcv_nxt + 1;
@@ -137,7 +121,7 @@ TEST(Hardening, BufferMemoryBoundRefusesSendsAndDropsDataCleanly) {
 
     // Data for c2 cannot get a receive ring either: dropped and counted, nothing ACKed.
     h.clear();
-    auto d = seg_from(p2.port, 7, p2.snd_nxt);
+    auto d = peer_segment(p2.port, 7, p2.snd_nxt);
     d.flags.ack = true;
     d.ack = p2.rcv_nxt;
     d.payload = data;
@@ -161,7 +145,7 @@ TEST(Hardening, SynFloodDoesNotLockOutARealClient) {
     auto l = listen_on(h, 7, 64);
     // 5000 SYNs from ports that never answer (the SYN-ACKs all go to the peer's MAC).
     for (std::uint32_t i = 0; i < 5000; ++i) {
-        auto syn = seg_from(static_cast<std::uint16_t>(1024 + i), 7, seq_number{i * 7919u});
+        auto syn = peer_segment(static_cast<std::uint16_t>(1024 + i), 7, seq_number{i * 7919u});
         syn.flags.syn = true;
         h.inject(h.tcp(syn));
         if (i % 100 == 0) h.advance(10ms);
@@ -189,7 +173,7 @@ TEST(Hardening, ClosingAListenerFreesItsHalfOpenChildren) {
     harness h;
     h.learn_peer();
     auto l = listen_on(h, 7);
-    auto syn = seg_from(40000, 7, seq_number{1});
+    auto syn = peer_segment(40000, 7, seq_number{1});
     syn.flags.syn = true;
     h.inject(h.tcp(syn));
     EXPECT_EQ(tcp_entries(h.stack), 2u);
@@ -207,7 +191,7 @@ TEST(Hardening, OrphanedFinWait2TimesOut) {
     peer_conn p{40000, seq_number{1000}, {}};
     auto c = open_from_peer(h, l, p);
     h.stack.tcp_close(c, h.now);
-    auto ack = seg_from(p.port, 7, p.snd_nxt);
+    auto ack = peer_segment(p.port, 7, p.snd_nxt);
     ack.flags.ack = true;
     ack.ack = p.rcv_nxt + 1;
     h.inject(h.tcp(ack));
@@ -226,7 +210,7 @@ TEST(Hardening, HalfClosedButStillReadingIsNotAnOrphan) {
     peer_conn p{40000, seq_number{1000}, {}};
     auto c = open_from_peer(h, l, p);
     ASSERT_EQ(h.stack.tcp_shutdown_send(c, h.now), errc::success);
-    auto ack = seg_from(p.port, 7, p.snd_nxt);
+    auto ack = peer_segment(p.port, 7, p.snd_nxt);
     ack.flags.ack = true;
     ack.ack = p.rcv_nxt + 1;
     h.inject(h.tcp(ack));
@@ -281,7 +265,7 @@ TEST(Hardening, ZeroWindowForeverDoesNotSpin) {
     peer_conn p{40000, seq_number{1000}, {}};
     auto c = open_from_peer(h, l, p);
     // The peer closes its window, then answers every probe with window 0, forever.
-    auto zw = seg_from(p.port, 7, p.snd_nxt);
+    auto zw = peer_segment(p.port, 7, p.snd_nxt);
     zw.flags.ack = true;
     zw.ack = p.rcv_nxt;
     zw.window = 0;
