@@ -121,8 +121,8 @@ option_parser::option_parser(std::string program, std::string usage, std::string
                    return std::nullopt;
                });
     add_option("--tcp-buffer", "BYTES",
-               "each TCP connection's send and receive buffer, preallocated per connection "
-               "(default 262144)",
+               "the most each TCP connection's send and receive buffers grow to; they start "
+               "small and follow demand (default 262144)",
                [this](std::string_view v) -> std::optional<std::string> {
                    std::uint64_t n = 0;
                    if (auto err = parse_u64(v, n)) return err;

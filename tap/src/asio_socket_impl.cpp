@@ -184,6 +184,8 @@ error_code tcp_socket_impl::open() {
     handle_ = *h;
     ctx_->stack().set_waiter(handle_, this);
     if (reuse_address_) ctx_->stack().tcp_set_reuse_address(handle_, true);
+    if (send_buffer_ != 0) ctx_->stack().tcp_set_send_buffer_size(handle_, send_buffer_);
+    if (receive_buffer_ != 0) ctx_->stack().tcp_set_receive_buffer_size(handle_, receive_buffer_);
     return {};
 }
 
@@ -345,22 +347,17 @@ bool tcp_socket_impl::perform_read(const mutable_buffer_list& b, error_code& ec,
 }
 
 bool tcp_socket_impl::perform_write(const const_buffer_list& b, error_code& ec, std::size_t& n) {
-    auto& st = ctx_->stack();
-    std::size_t total = 0;
-    for (std::size_t i = 0; i < b.count; ++i) {
-        auto r = st.tcp_send(handle_, b.bufs[i], ctx_->now());
-        if (!r) {
-            if (total > 0) break;
-            if (r.error() == errc::would_block) return false;
-            ec = to_error_code(r.error());
-            n = 0;
-            return true;
-        }
-        total += *r;
-        if (*r < b.bufs[i].size()) break;
+    // The whole buffer sequence in one call (a gather send): a header and a body written
+    // together leave together, and Nagle does not hold the second piece.
+    auto r = ctx_->stack().tcp_send(handle_, std::span<const bytes>{b.bufs.data(), b.count}, ctx_->now());
+    if (!r) {
+        if (r.error() == errc::would_block) return false;  // writable later (space, or memory)
+        ec = to_error_code(r.error());
+        n = 0;
+        return true;
     }
     ec = {};
-    n = total;
+    n = *r;
     return true;
 }
 
@@ -441,6 +438,8 @@ void tcp_socket_impl::process() {
         // Accepted connections inherit the listener's options, as on Linux.
         child->no_delay_ = no_delay_;
         child->reuse_address_ = reuse_address_;
+        child->send_buffer_ = send_buffer_;  // the core passed them on already
+        child->receive_buffer_ = receive_buffer_;
         if (no_delay_) st.tcp_set_no_delay(*r, true);
         child->keep_alive_ = keep_alive_;
         child->apply_options_after_connect();
@@ -529,6 +528,36 @@ error_code tcp_socket_impl::set_keep_alive(bool on) {
     ctx_->kick();
     // Not connected yet: applied when the connection is established.
     return e == errc::not_connected ? error_code{} : to_error_code(e);
+}
+
+error_code tcp_socket_impl::set_send_buffer_size(int size) {
+    if (size <= 0) return ae::invalid_argument;
+    send_buffer_ = static_cast<std::size_t>(size);
+    if (!is_open()) return {};
+    return to_error_code(ctx_->stack().tcp_set_send_buffer_size(handle_, send_buffer_));
+}
+
+error_code tcp_socket_impl::set_receive_buffer_size(int size) {
+    if (size <= 0) return ae::invalid_argument;
+    receive_buffer_ = static_cast<std::size_t>(size);
+    if (!is_open()) return {};
+    return to_error_code(ctx_->stack().tcp_set_receive_buffer_size(handle_, receive_buffer_));
+}
+
+int tcp_socket_impl::send_buffer_size() const {
+    if (send_buffer_ != 0) return static_cast<int>(send_buffer_);
+    if (ctx_ == nullptr) return 0;
+    if (is_open())
+        if (auto r = ctx_->stack().tcp_send_buffer_size(handle_)) return static_cast<int>(*r);
+    return static_cast<int>(ctx_->stack().config().tcp.send_buffer_size);
+}
+
+int tcp_socket_impl::receive_buffer_size() const {
+    if (receive_buffer_ != 0) return static_cast<int>(receive_buffer_);
+    if (ctx_ == nullptr) return 0;
+    if (is_open())
+        if (auto r = ctx_->stack().tcp_receive_buffer_size(handle_)) return static_cast<int>(*r);
+    return static_cast<int>(ctx_->stack().config().tcp.receive_buffer_size);
 }
 
 error_code tcp_socket_impl::set_reuse_address(bool on) {

@@ -2,7 +2,7 @@
 # 1,000 concurrent kernel clients (python3 asyncio) against echo-server's TCP echo on one
 # listener: all 1,000 connections are open at the same time, then each sends its own message
 # and must get exactly that back. echo-server runs with raised limits (--max-connections) and
-# small preallocated buffers (--tcp-buffer). Usage: test_tcp_concurrent.sh BIN_DIR
+# small buffers (--tcp-buffer, their maximum). Usage: test_tcp_concurrent.sh BIN_DIR
 set -uo pipefail
 bin=${1:?usage: test_tcp_concurrent.sh BIN_DIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

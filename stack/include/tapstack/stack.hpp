@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <optional>
+#include <span>
 #include <boost/system/result.hpp>
 #include <tapstack/base/time.hpp>
 #include <tapstack/errc.hpp>
@@ -152,6 +153,9 @@ struct tcp_socket_info {
     ip::endpoint remote;
     std::size_t recv_q = 0;
     std::size_t send_q = 0;
+    /// Bytes of ring allocated now for this connection (0: none; they grow with demand).
+    std::size_t send_buffer_bytes = 0;
+    std::size_t receive_buffer_bytes = 0;
     /// The last soft ICMP error about this connection while it lives (RFC 1122 4.2.3.9, RFC 9293
     /// MUST-47): host_unreachable, or connection_refused for a port unreachable once
     /// synchronized. Cleared when an ACK makes progress; success when there is none.
@@ -205,7 +209,13 @@ public:
     /// Starts an active open (binds an ephemeral port if needed). Completion: a `connected` or
     /// `writable` event, then tcp_info()/tcp_error() tell the outcome.
     errc tcp_connect(socket_handle h, const ip::endpoint& remote, instant now);
+    /// As many bytes as the send buffer takes. At the stack's buffer budget
+    /// (tcp.max_buffer_memory) this is would_block, and the socket becomes writable once memory
+    /// is freed anywhere: a send waits, it never fails for memory.
     result<std::size_t> tcp_send(socket_handle h, bytes data, instant now);
+    /// Gather send: the pieces in order, in one call (what a scatter-gather write hands over), so
+    /// that pieces written together leave together and Nagle does not hold the later ones.
+    result<std::size_t> tcp_send(socket_handle h, std::span<const bytes> pieces, instant now);
     /// 0 bytes with success means eof.
     result<std::size_t> tcp_receive(socket_handle h, mutable_bytes out, instant now);
     errc tcp_shutdown_send(socket_handle h, instant now);
@@ -214,6 +224,16 @@ public:
     /// RST and release.
     void tcp_abort(socket_handle h, instant now);
     errc tcp_set_no_delay(socket_handle h, bool on);
+    /// SO_SNDBUF / SO_RCVBUF: fixes this socket's send or receive buffer at `size` bytes (at least one
+    /// MSS) and turns off its autotuning in that direction, as Linux does. Before connect or
+    /// listen (a listener passes them on to the connections it accepts) the receive size also
+    /// chooses the window scale (RFC 7323 §2.3). Unset, a connection's buffers start small and
+    /// follow demand up to tcp.send_buffer_size / tcp.receive_buffer_size.
+    errc tcp_set_send_buffer_size(socket_handle h, std::size_t size);
+    errc tcp_set_receive_buffer_size(socket_handle h, std::size_t size);
+    /// The size set, or the stack's maximum when none was.
+    result<std::size_t> tcp_send_buffer_size(socket_handle h) const;
+    result<std::size_t> tcp_receive_buffer_size(socket_handle h) const;
     errc tcp_set_keep_alive(socket_handle h, bool on, instant now);
     /// RFC 9293 MUST-21 (§3.8.3 R2, RFC 5482 user timeout; Linux's TCP_USER_TIMEOUT): once
     /// sent data has gone unacknowledged this long the connection fails with timed_out, in

@@ -50,6 +50,7 @@ void stack::impl::flush_events() {
     // Waiters may call back into the stack (and queue more events): deliver until quiet, and
     // never re-entrantly.
     if (flushing_events) return;
+    if (!memory_waiters.empty()) wake_memory_waiters();
     flushing_events = true;
     for (std::size_t i = 0; i < event_queue.size(); ++i) {
         const auto slot = event_queue[i];

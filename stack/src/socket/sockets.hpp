@@ -71,6 +71,10 @@ struct tcp_socket {
     ip::endpoint local;
     bool reuse_address = false;
     bool no_delay = false;
+    // SO_SNDBUF / SO_RCVBUF set by the application (0: the stack's, autotuned); inherited by
+    // accepted connections from their listener.
+    std::uint32_t send_buffer = 0, receive_buffer = 0;
+    bool memory_waiting = false;  // in stack::impl::memory_waiters
     bool user_owned = true;  // the application holds a handle to it
     errc error = errc::success;  // what ended it, reported to the application
     std::uint32_t slot = 0;

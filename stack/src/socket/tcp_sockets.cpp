@@ -233,6 +233,9 @@ tcp_socket* stack::impl::new_child(tcp_socket& l, const ip::four_tuple& tuple) {
     child->conn->set_challenge_ack_limiter(&challenge_acks);
     child->no_delay = listener->no_delay;
     if (child->no_delay) child->conn->set_no_delay(true);
+    child->send_buffer = listener->send_buffer;
+    child->receive_buffer = listener->receive_buffer;
+    apply_buffer_sizes(*child);
     child->binding.address = tuple.local.address;
     child->binding.port = tuple.local.port;
     child->binding.reuse_address = child->reuse_address;
@@ -531,6 +534,7 @@ tcp_socket* tcp_of(stack::impl& impl, socket_handle h) {
     auto* slot = impl.lookup(h, socket_kind::tcp);
     return slot ? slot->tcp.get() : nullptr;
 }
+
 }  // namespace
 
 result<socket_handle> stack::tcp_open() {
@@ -652,6 +656,7 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
     s->conn->user_data = s;
     s->conn->set_challenge_ack_limiter(&impl_->challenge_acks);
     if (s->no_delay) s->conn->set_no_delay(true);
+    impl_->apply_buffer_sizes(*s);
     s->binding.address = local_address;
     s->binding.port = port;
     s->binding.conn = &*s->conn;
@@ -664,6 +669,11 @@ errc stack::tcp_connect(socket_handle h, const ip::endpoint& remote, instant now
 }
 
 result<std::size_t> stack::tcp_send(socket_handle h, bytes data, instant now) {
+    const bytes pieces[1] = {data};
+    return tcp_send(h, std::span<const bytes>{pieces}, now);
+}
+
+result<std::size_t> stack::tcp_send(socket_handle h, std::span<const bytes> pieces, instant now) {
     call_scope scope{*impl_};
     now = impl_->call_instant(now);
     auto* s = tcp_of(*impl_, h);
@@ -673,13 +683,22 @@ result<std::size_t> stack::tcp_send(socket_handle h, bytes data, instant now) {
     const auto st = s->conn->current_state();
     if (is_handshaking(st)) return errc::would_block;
     if (!may_send_data(st)) return st == tcp::state::closed ? errc::not_connected : errc::shut_down;
+    std::size_t total = 0;
+    for (const bytes& p : pieces) total += p.size();
     const auto refusals = impl_->stats.tcp.buffer_memory_refusals;
-    const std::size_t n = s->conn->send(data, now);
+    const std::size_t n = s->conn->send(pieces, now);
     impl_->touch(*s);
-    // The stack-wide buffer bound (tcp::config::max_buffer_memory) refused the send ring: a clear
-    // error, not a would_block that no writable event would ever end.
-    if (n == 0 && !data.empty() && impl_->stats.tcp.buffer_memory_refusals != refusals) return errc::no_buffer_space;
-    if (n == 0 && !data.empty()) return errc::would_block;
+    if (n == 0 && total != 0) {
+        // The stack-wide buffer budget (tcp::config::max_buffer_memory) is used up: the send
+        // waits, and the socket is told writable when memory is freed anywhere.
+        if (impl_->stats.tcp.buffer_memory_refusals != refusals && !s->memory_waiting) {
+            s->memory_waiting = true;
+            impl_->memory_waiters.push_back(h);
+            ++impl_->stats.tcp.buffer_memory_waits;
+            impl_->memory_waiters_seen_in_use = impl_->stats.tcp.buffer_bytes_in_use;
+        }
+        return errc::would_block;
+    }
     return n;
 }
 
@@ -756,6 +775,61 @@ void stack::tcp_abort(socket_handle h, instant now) {
     }
 }
 
+void stack::impl::apply_buffer_sizes(tcp_socket& s) {
+    if (!s.conn) return;
+    if (s.send_buffer != 0) s.conn->set_send_buffer_size(s.send_buffer);
+    if (s.receive_buffer != 0) s.conn->set_receive_buffer_size(s.receive_buffer);
+}
+
+void stack::impl::wake_memory_waiters() {
+    // Only when memory was freed since the last one went to sleep, and a ring's first piece fits.
+    const std::uint64_t in_use = stats.tcp.buffer_bytes_in_use;
+    const std::uint64_t least = std::min(cfg.tcp.send_buffer_initial, cfg.tcp.send_buffer_size);
+    if (in_use >= memory_waiters_seen_in_use || in_use + least > cfg.tcp.max_buffer_memory) return;
+    std::vector<socket_handle> waking;
+    waking.swap(memory_waiters);
+    for (socket_handle h : waking) {
+        auto* slot = lookup(h, socket_kind::tcp);
+        if (!slot || !slot->tcp) continue;
+        slot->tcp->memory_waiting = false;
+        notify(h.slot, socket_event::writable);
+    }
+    waking.clear();
+    if (memory_waiters.empty()) memory_waiters.swap(waking);  // keep the capacity
+}
+
+errc stack::tcp_set_send_buffer_size(socket_handle h, std::size_t size) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (size == 0 || size > 0x40000000u) return errc::invalid_argument;
+    s->send_buffer = static_cast<std::uint32_t>(size);
+    impl_->apply_buffer_sizes(*s);
+    return errc::success;
+}
+
+errc stack::tcp_set_receive_buffer_size(socket_handle h, std::size_t size) {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (size == 0 || size > 0x40000000u) return errc::invalid_argument;
+    s->receive_buffer = static_cast<std::uint32_t>(size);
+    impl_->apply_buffer_sizes(*s);
+    return errc::success;
+}
+
+result<std::size_t> stack::tcp_send_buffer_size(socket_handle h) const {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->conn) return std::size_t{s->conn->send_buffer_size()};
+    return std::size_t{s->send_buffer != 0 ? s->send_buffer : impl_->cfg.tcp.send_buffer_size};
+}
+
+result<std::size_t> stack::tcp_receive_buffer_size(socket_handle h) const {
+    auto* s = tcp_of(*impl_, h);
+    if (!s) return errc::bad_descriptor;
+    if (s->conn) return std::size_t{s->conn->receive_buffer_size()};
+    return std::size_t{s->receive_buffer != 0 ? s->receive_buffer : impl_->cfg.tcp.receive_buffer_size};
+}
+
 errc stack::tcp_set_no_delay(socket_handle h, bool on) {
     auto* s = tcp_of(*impl_, h);
     if (!s) return errc::bad_descriptor;
@@ -805,6 +879,8 @@ tcp_socket_info info_of(const tcp_socket& s) {
         i.remote = s.conn->tuple().remote;
         i.recv_q = s.conn->bytes_readable();
         i.send_q = s.conn->bytes_unacknowledged();
+        i.send_buffer_bytes = s.conn->send_ring_capacity();
+        i.receive_buffer_bytes = s.conn->receive_ring_capacity();
         if (const auto soft = s.conn->soft_error(); soft != tcp::error::none) i.soft_error = to_errc(soft);
     }
     return i;

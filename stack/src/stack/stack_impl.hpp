@@ -74,6 +74,11 @@ struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
     tuple_table connections;
     timer_set timers;
     std::vector<tcp_socket*> reap_queue;
+    // Sockets whose send found the buffer budget used up (tcp_send returned would_block with no
+    // ring to free room later): told writable once memory is back (wake_memory_waiters).
+    std::vector<socket_handle> memory_waiters;
+    std::uint64_t memory_waiters_seen_in_use = 0;
+    void wake_memory_waiters();
     std::vector<tcp_socket*> listeners;  // few: a scan beats a table
     std::vector<tcp_socket*> due_timers;  // scratch for tcp_poll
     std::size_t tcp_socket_count = 0;  // every TCP socket, TIME-WAIT ones included
@@ -116,6 +121,7 @@ struct stack_impl final : tcp::segment_sink, tcp::connection_observer {
     void touch(tcp_socket& s);
     void reap(instant t);
     void release_tcp(tcp_socket& s);
+    void apply_buffer_sizes(tcp_socket& s);  // the socket's SO_SNDBUF / SO_RCVBUF onto its connection
     tcp_socket* find_listener(const ip::address& local, ip::port_number port);
     void tcp_poll(instant t);
     tcp_socket* new_tcp_socket();

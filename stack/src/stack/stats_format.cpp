@@ -131,7 +131,11 @@ void tcp_rows(table& t, const stack_stats& s) {
     t.row("unacceptable ACKs (RFC 5961)", s.tcp.ack_unacceptable);
     t.row("resets for data after close", s.tcp.data_after_close_rsts);
     t.row("buffer bytes in use (send and receive rings)", s.tcp.buffer_bytes_in_use);
+    t.row("buffer bytes in use at the peak (never above tcp.max_buffer_memory)", s.tcp.buffer_bytes_peak);
     t.row("buffers refused: memory bound", s.tcp.buffer_memory_refusals);
+    t.row("sends that waited for buffer memory", s.tcp.buffer_memory_waits);
+    t.row("buffers grown to follow demand", s.tcp.buffer_grows);
+    t.row("drained buffers given back under memory pressure", s.tcp.buffer_shrinks);
     t.row("segments dropped: memory bound", s.tcp.buffer_memory_drops);
     t.row("orphaned FIN-WAIT-2 connections timed out", s.tcp.fin_wait_2_timeouts);
 }

@@ -49,13 +49,13 @@ void connection::impl::reset_for_open(const ip::four_tuple& t, seq_number isn, s
     tuple = t;
     events = 0;
     snd.reset(isn);
-    release(snd.buf);  // allocated on the first send(), see acquire()
+    release(snd.buf);  // allocated on the first send(), see make_send_room()
     release(rcv.buf);  // allocated when the first byte of data arrives
     if (snd.scratch_size != cfg.mss) {
         snd.scratch = std::make_unique<std::byte[]>(cfg.mss);
         snd.scratch_size = cfg.mss;
     }
-    rcv.reset(cfg);
+    rcv.reset(cfg, rcv_max);
     app_closed = false;
     peer_mss = default_peer_mss();
     smss = std::min(peer_mss, cfg.mss);
@@ -84,8 +84,8 @@ std::uint16_t connection::impl::default_peer_mss() const noexcept {
 
 /// Once options are known: the receive ring (with round-up slack) and the sender MSS.
 void connection::impl::finish_negotiation() {
-    rcv.negotiated(ws_ok, cfg.receive_buffer_size);
-    // The ring itself (rcv.limit plus round-up slack) waits for the first data: acquire().
+    rcv.negotiated(ws_ok, rcv_max);
+    // The ring itself waits for the first data and grows as data arrives (accept_data).
     // RFC 9293 §3.7.1: the effective send MSS leaves room for the options every segment
     // carries (the 12 bytes of timestamps); never above our own MSS (our link).
     // peer_mss is at least min_peer_mss (48): with timestamps, 36 bytes of data.
@@ -158,22 +158,62 @@ void connection::impl::fail(error e, instant now) {
 }
 
 // ==================================================================== buffer memory
-// The rings are allocated on first use (the first send(), the first data segment) and
-// returned when nothing more can go through them (CLOSED, TIME-WAIT, our FIN acknowledged,
-// the peer's FIN read), so a half-open or idle connection -- a SYN flood's -- costs only its
-// control block. Every byte counts against config.max_buffer_memory, stack-wide (the stats
-// block is the stack's): past it, send() takes nothing (the socket layer reports
-// no_buffer_space) and arriving data is dropped as if it were lost (the peer retransmits).
-// Allocation is per connection and direction, never per packet.
+// The rings are allocated on first use (the first send(), the first data segment), small
+// (config.*_buffer_initial), and grow by doubling as the connection needs them, up to the
+// connection's maximum: the receive ring when data arrives within the window that does not fit
+// (the window advertised is the maximum's from the SYN on, as Linux's window clamp: the ring
+// follows what the peer really has in flight and the application has not read yet), the send
+// ring when the application writes more than fits and the windows could carry more. They are
+// returned when nothing more can go through them (CLOSED, TIME-WAIT, our FIN acknowledged, the
+// peer's FIN read), or, once the stack's buffers are nearly all in use, as soon as they are
+// drained. A half-open or idle connection costs only its control block. Every byte counts
+// against config.max_buffer_memory, stack-wide (the stats block is the stack's), and the
+// budget is never exceeded: past it, send() takes nothing (the socket layer reports
+// would_block and wakes the socket when memory is freed), the receive window stops opening
+// (receive_side::candidate_edge), and data that does not fit the ring is dropped as if it were
+// lost (the peer retransmits). Allocation is per connection and direction at growth events,
+// never per packet.
 
-/// The first use of a ring: allocate it if the budget allows.
-bool connection::impl::acquire_slow(ring_buffer& r, std::size_t n) {
-    if (stats.buffer_bytes_in_use + n > cfg.max_buffer_memory) {
+bool connection::impl::grow_ring(ring_buffer& r, std::size_t need, std::size_t max, std::size_t first) {
+    need = std::min(need, max);
+    const std::size_t cap = r.capacity();
+    if (cap >= need) return true;
+    std::size_t next = cap != 0 ? cap : std::max<std::size_t>(first, 1);
+    while (next < need) next *= 2;
+    next = std::min(next, max);
+    const std::uint64_t in_use = stats.buffer_bytes_in_use;
+    const std::uint64_t left = cfg.max_buffer_memory > in_use ? cfg.max_buffer_memory - in_use : 0;
+    if (next - cap > left) next = cap + static_cast<std::size_t>(left);  // what the budget still allows
+    // A ring starts at `first` (or at `need` when more) or not at all; growing, it may stop short.
+    if (next < need || (cap == 0 && next < std::min(std::max(first, need), max))) {
         ++stats.buffer_memory_refusals;
         return false;
     }
-    r.reset(n);
-    stats.buffer_bytes_in_use += n;
+    if (cap == 0) {
+        r.reset(next);
+    } else {
+        r.resize(next);
+        ++stats.buffer_grows;
+    }
+    stats.buffer_bytes_in_use += next - cap;
+    stats.buffer_bytes_peak = std::max(stats.buffer_bytes_peak, stats.buffer_bytes_in_use);
+    return true;
+}
+
+bool connection::impl::make_send_room(std::size_t n) {
+    if (snd.buf.capacity() == 0 && !grow_ring(snd.buf, std::min(n, snd_initial()), snd_max, snd_initial()))
+        return false;
+    if (snd_fixed || n <= snd.buf.free() || snd.buf.capacity() >= snd_max) return true;
+    // Autotuning: room for what the windows could carry, four times min(cwnd, the peer's largest
+    // window): slow start doubles cwnd in an RTT, and a batch of ACKs frees the ring before the
+    // application refills it. Never more than the application has to write.
+    const std::size_t carry = std::min<std::size_t>(cc->cwnd(), std::max<std::uint32_t>(snd.max_wnd, smss));
+    const std::size_t want = std::min(snd.buf.size() + n, std::max(4 * carry, snd_initial()));
+    if (want > snd.buf.capacity()) {
+        const auto refusals = stats.buffer_memory_refusals;
+        grow_ring(snd.buf, want, snd_max, snd_initial());  // refused: the ring keeps its size
+        stats.buffer_memory_refusals = refusals;  // not a refusal: send() still takes what fits
+    }
     return true;
 }
 

@@ -38,7 +38,16 @@ inline bool synchronized(state s) noexcept {
 
 struct connection::impl {
     impl(connection& s, const config& c, tcp_stats& counters, segment_sink& o, connection_observer& ob) noexcept
-        : self{s}, cfg{c}, stats{counters}, out{o}, observer{ob} {}
+        : self{s},
+          cfg{c},
+          stats{counters},
+          out{o},
+          observer{ob},
+          snd_max{c.send_buffer_size},
+          rcv_max{c.receive_buffer_size} {
+        rcv.memory_in_use = &counters.buffer_bytes_in_use;
+        rcv.memory_budget = c.max_buffer_memory;
+    }
 
     connection& self;
     const config& cfg;
@@ -62,6 +71,13 @@ struct connection::impl {
     rtt_estimator rtt;
 
     bool app_closed = false;  // close(): the application reads no more
+
+    // --- buffer sizes (connection.cpp, "buffer memory") ---
+    // The most each ring may hold: config.send_buffer_size / receive_buffer_size, or the
+    // socket's own size. A fixed size (set by the application) is allocated whole and does
+    // not autotune.
+    std::uint32_t snd_max, rcv_max;
+    bool snd_fixed = false, rcv_fixed = false;
 
     // --- options (RFC 9293 §3.7.1, RFC 7323, RFC 2018) ---
     std::uint16_t peer_mss = 536;
@@ -113,21 +129,43 @@ struct connection::impl {
             st == state::close_wait;
     }
     // buffer memory (see connection.cpp)
-    bool acquire(ring_buffer& r, std::size_t n) {
-        if (r.capacity() != 0) return true;
-        return acquire_slow(r, n);
+    std::size_t snd_initial() const noexcept {
+        return snd_fixed ? snd_max : std::min<std::size_t>(cfg.send_buffer_initial, snd_max);
     }
-    bool acquire_slow(ring_buffer& r, std::size_t n);
+    /// The receive ring's bound: the window bound plus round-up slack, and never less than what
+    /// was already advertised (a size lowered after the SYN must not shrink the window).
+    std::size_t rcv_ring_max() const noexcept {
+        return std::max(rcv.capacity(), rcv.buf.size() + rcv.window() + (std::size_t{1} << rcv.wscale));
+    }
+    std::size_t rcv_initial() const noexcept {
+        return rcv_fixed ? rcv_ring_max() : std::min<std::size_t>(cfg.receive_buffer_initial, rcv_ring_max());
+    }
+    /// Grows `r` (allocating it if it has none) to hold at least `need` bytes, doubling from its
+    /// size (or `first`), at most `max`, within config.max_buffer_memory. False (counted as a
+    /// refusal) when the budget does not allow `need`.
+    bool grow_ring(ring_buffer& r, std::size_t need, std::size_t max, std::size_t first);
+    /// Room for `n` more bytes of the application's in the send ring, growing it if the windows
+    /// could use more; false when there is no ring and the budget refuses one.
+    bool make_send_room(std::size_t n);
+    /// The stack's buffers are nearly all in use: drained rings give their memory back.
+    bool under_pressure() const noexcept { return stats.buffer_bytes_in_use * 4 >= cfg.max_buffer_memory * 3; }
     void release(ring_buffer& r) noexcept {
         if (r.capacity() == 0) return;
         stats.buffer_bytes_in_use -= r.capacity();
         r = ring_buffer{};
     }
     void release_if_done() noexcept {
-        if (snd.buf.empty() && (snd.fin_queued || st == state::closed || st == state::time_wait)) release(snd.buf);
+        if (snd.buf.capacity() == 0 && rcv.buf.capacity() == 0) return;
+        const bool pressed = under_pressure();
+        if (snd.buf.empty() && (snd.fin_queued || st == state::closed || st == state::time_wait || pressed)) {
+            if (pressed && snd.buf.capacity() != 0) ++stats.buffer_shrinks;
+            release(snd.buf);
+        }
         if (rcv.buf.empty() && rcv.ooo.empty() &&
-            (rcv.fin_received || app_closed || st == state::closed || st == state::time_wait))
+            (rcv.fin_received || app_closed || st == state::closed || st == state::time_wait || pressed)) {
+            if (pressed && rcv.buf.capacity() != 0) ++stats.buffer_shrinks;
             release(rcv.buf);
+        }
     }
     void fail(error e, instant now);
     void flush_events() {

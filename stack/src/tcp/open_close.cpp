@@ -1,6 +1,7 @@
 // The user calls (RFC 9293 §3.10.1-§3.10.6): OPEN, SEND, RECEIVE, CLOSE, ABORT, and the options
 // the application sets. Each ends by flushing the events it caused to the observer.
 #include <algorithm>
+#include <span>
 
 #include "connection_impl.hpp"
 
@@ -54,10 +55,24 @@ void connection::open_from_cookie(const ip::four_tuple& tuple, const wire::tcp_s
 }
 
 std::size_t connection::send(bytes data, instant now) {
+    const bytes pieces[1] = {data};
+    return send(std::span<const bytes>{pieces}, now);
+}
+
+std::size_t connection::send(std::span<const bytes> pieces, instant now) {
     auto& m = *impl_;
     if (!m.can_queue_data() || m.snd.fin_queued) return 0;
-    if (!data.empty() && !m.acquire(m.snd.buf, m.cfg.send_buffer_size)) return 0;  // tcp_stats says why
-    const std::size_t n = m.snd.buf.write(data);
+    std::size_t total = 0;
+    for (const bytes& p : pieces) total += p.size();
+    if (total == 0 || !m.make_send_room(total)) return 0;  // tcp_stats says why
+    // Every piece goes into the ring before output() looks at it: a header and a body written
+    // together leave together (one segment when they fit), and Nagle never holds the second.
+    std::size_t n = 0;
+    for (const bytes& p : pieces) {
+        const std::size_t k = m.snd.buf.write(p);
+        n += k;
+        if (k < p.size()) break;
+    }
     if (n > 0) m.output(now);
     m.flush_events();
     return n;
@@ -87,7 +102,9 @@ std::size_t connection::bytes_readable() const noexcept { return impl_->app_clos
 std::size_t connection::send_space() const noexcept {
     const auto& m = *impl_;
     if (!m.can_queue_data() || m.snd.fin_queued) return 0;
-    return m.snd.buf.capacity() == 0 ? m.cfg.send_buffer_size : m.snd.buf.free();  // not allocated yet
+    // What send() would take now: the room left, or what the ring may still grow to.
+    if (m.snd_fixed || m.snd.buf.capacity() == 0) return m.snd.buf.capacity() == 0 ? m.snd_max : m.snd.buf.free();
+    return m.snd_max - m.snd.buf.size();
 }
 
 std::size_t connection::bytes_unacknowledged() const noexcept { return impl_->snd.buf.size(); }
@@ -152,5 +169,34 @@ void connection::drop(instant now) {
 }
 
 void connection::set_no_delay(bool on) noexcept { impl_->snd.nodelay = on; }
+
+void connection::set_send_buffer_size(std::uint32_t size) noexcept {
+    auto& m = *impl_;
+    m.snd_max = std::max<std::uint32_t>(size, m.cfg.mss);
+    m.snd_fixed = true;
+    // A ring already holding more keeps its bytes; one with room to spare stays as it is until
+    // it is next allocated (rings are only ever resized to grow).
+    if (m.snd.buf.capacity() != 0 && m.snd.buf.capacity() < m.snd_max)
+        m.grow_ring(m.snd.buf, m.snd_max, m.snd_max, m.snd_max);
+}
+
+void connection::set_receive_buffer_size(std::uint32_t size) noexcept {
+    auto& m = *impl_;
+    m.rcv_max = std::max<std::uint32_t>(size, m.cfg.mss);
+    m.rcv_fixed = true;
+    // Before the SYN: the window scale follows (RFC 7323 §2.3). After: the window bound changes
+    // within the negotiated scale, and the right edge already advertised never moves left.
+    // (finish_negotiation() applies it when the SYN-ACK comes.)
+    if (m.st == state::closed)
+        m.rcv.reset(m.cfg, m.rcv_max);
+    else if (m.st != state::syn_sent)
+        m.rcv.negotiated(m.ws_ok, m.rcv_max);
+}
+
+std::uint32_t connection::send_buffer_size() const noexcept { return impl_->snd_max; }
+std::uint32_t connection::receive_buffer_size() const noexcept { return impl_->rcv_max; }
+bool connection::buffers_autotuned() const noexcept { return !impl_->snd_fixed || !impl_->rcv_fixed; }
+std::size_t connection::send_ring_capacity() const noexcept { return impl_->snd.buf.capacity(); }
+std::size_t connection::receive_ring_capacity() const noexcept { return impl_->rcv.buf.capacity(); }
 
 }  // namespace tapstack::tcp

@@ -57,7 +57,7 @@ void connection::impl::send_syn(instant now) {
         s.options.sack_permitted = sack_ok;
     }
     // RFC 7323 §2.2: the window in a SYN is never scaled.
-    const std::uint32_t w = connection::syn_window(cfg);
+    const std::uint32_t w = std::min<std::uint32_t>(rcv_max, 65535);
     s.window = static_cast<std::uint16_t>(w);
     if (s.flags.ack) rcv.adv = rcv.nxt + w;
     note_ack_sent(s);

@@ -28,11 +28,24 @@ struct receive_side {
     bool fin_received = false;
     std::uint32_t unacked = 0;  // bytes received since our last ACK
     std::uint32_t seg_est = 536;  // largest segment seen: what "full-sized" means inbound
+    // The stack's buffer memory (tcp_stats::buffer_bytes_in_use) and its budget: near it the
+    // window stops opening, since the ring could not grow to take what it would let in. Unset
+    // (a receive_side on its own, in tests): no bound.
+    const std::uint64_t* memory_in_use = nullptr;
+    std::uint64_t memory_budget = 0;
 
-    /// A connection opens: nothing received; our window shift from the configured buffer.
-    void reset(const config& cfg) noexcept;
-    /// Once options are known (RFC 7323 §2.2: scaling only if both sides offered it).
+    /// A connection opens: nothing received; our window shift from `buffer`, the most the
+    /// receive ring may hold (RFC 7323 §2.3: chosen once, for the largest the ring may grow to).
+    void reset(const config& cfg, std::uint32_t buffer) noexcept;
+    void reset(const config& cfg) noexcept { reset(cfg, cfg.receive_buffer_size); }
+    /// Once options are known (RFC 7323 §2.2: scaling only if both sides offered it). Also when
+    /// the application sets a new size: `buffer` is bounded by what our shift can express.
     void negotiated(bool window_scaling, std::uint32_t buffer) noexcept;
+    /// The bytes the window may offer past RCV.NXT now: the window bound less what the ring
+    /// holds, and no more than the ring can take as it is plus what the stack's buffer budget
+    /// still lets it grow by (memory pressure closes the window for new data; the right edge
+    /// never moves left, see candidate_edge).
+    std::uint32_t offerable() const noexcept;
     /// The ring's size: the window bound plus one scaling unit of round-up slack.
     std::size_t capacity() const noexcept { return std::size_t{limit} + (std::size_t{1} << wscale); }
     /// The peer's SYN at `seq` was taken: RCV.NXT follows it.
@@ -97,8 +110,18 @@ constexpr std::uint32_t dist(seq_number a, seq_number b) noexcept { return stati
 // The functions of the per-segment path are inline: they were inlined into segment arrival
 // before the connection was split, and must stay as cheap.
 
+inline std::uint32_t receive_side::offerable() const noexcept {
+    std::uint32_t free = limit > buf.size() ? limit - detail_rcv::u32(buf.size()) : 0;
+    if (memory_in_use != nullptr) {
+        const std::uint64_t left = memory_budget > *memory_in_use ? memory_budget - *memory_in_use : 0;
+        const std::uint64_t room = std::uint64_t{buf.capacity() - buf.size()} + left;
+        if (room < free) free = static_cast<std::uint32_t>(room);
+    }
+    return free;
+}
+
 inline seq_number receive_side::candidate_edge(std::uint32_t mss) const noexcept {
-    const std::uint32_t free = limit > buf.size() ? limit - detail_rcv::u32(buf.size()) : 0;
+    const std::uint32_t free = offerable();
     const seq_number edge = nxt + free;
     const std::uint32_t step = std::min<std::uint32_t>(limit / 2, mss);
     if (edge > adv && detail_rcv::dist(edge, adv) >= step) return edge;

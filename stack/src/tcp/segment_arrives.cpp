@@ -394,9 +394,13 @@ void connection::impl::rtt_sample(duration r) {
 bool connection::impl::accept_data(seq_number seq, bytes payload, instant now) {
     (void)now;
     if (payload.empty()) return false;
-    if (!acquire(rcv.buf, rcv.capacity())) {
+    // The ring grows to take what arrived within the window (doubling, at most rcv_ring_max()).
+    // Refused by the budget, what fits the ring as it is still goes in; the rest is dropped as if
+    // lost, and the peer retransmits it.
+    const std::size_t need = rcv.buf.size() + dist(seq, rcv.nxt) + payload.size();
+    if (need > rcv.buf.capacity() && !grow_ring(rcv.buf, need, rcv_ring_max(), rcv_initial())) {
         ++stats.buffer_memory_drops;
-        return false;
+        if (rcv.buf.capacity() == 0) return false;
     }
     using placed = receive_side::placed;
     const placed p = rcv.place(seq, payload, cfg.mss, cfg.max_out_of_order_bytes);

@@ -50,7 +50,12 @@ std::uint64_t in_use(const harness& h) { return h.stack.stats().tcp.buffer_bytes
 }  // namespace
 
 TEST(Hardening, RingsAreAllocatedOnFirstUseAndReturnedAtTheEnd) {
-    harness h;
+    // Rings that start whole (autotuning, issue 14, starts them small: see
+    // tests/unit/tcp/buffer_autotune_test.cpp), so each allocation is the full size.
+    auto cfg = harness::default_config();
+    cfg.tcp.send_buffer_initial = cfg.tcp.send_buffer_size;
+    cfg.tcp.receive_buffer_initial = cfg.tcp.receive_buffer_size;
+    harness h{cfg};
     h.learn_peer();
     const auto& tc = h.stack.config().tcp;
     auto l = listen_on(h, 7);
@@ -94,6 +99,9 @@ TEST(Hardening, BufferMemoryBoundRefusesSendsAndDropsDataCleanly) {
     auto cfg = harness::default_config();
     cfg.tcp.send_buffer_size = 64 * 1024;
     cfg.tcp.receive_buffer_size = 64 * 1024;
+    // Rings that start at their maximum (no autotuning room), so the bound bites at once.
+    cfg.tcp.send_buffer_initial = 64 * 1024;
+    cfg.tcp.receive_buffer_initial = 64 * 1024;
     cfg.tcp.max_buffer_memory = 100 * 1024;  // one send ring fits, a second does not
     harness h{cfg};
     h.learn_peer();
@@ -106,8 +114,10 @@ TEST(Hardening, BufferMemoryBoundRefusesSendsAndDropsDataCleanly) {
     EXPECT_EQ(h.stack.tcp_send(c1, data, h.now).value(), 10u);
     auto r = h.stack.tcp_send(c2, data, h.now);
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error(), errc::no_buffer_space);
+    // Issue 14: the send waits for memory (writable later), it no longer fails.
+    EXPECT_EQ(r.error(), errc::would_block);
     EXPECT_EQ(h.stack.stats().tcp.buffer_memory_refusals, 1u);
+    EXPECT_EQ(h.stack.stats().tcp.buffer_memory_waits, 1u);
 
     // Data for c2 cannot get a receive ring either: dropped and counted, nothing ACKed.
     h.clear();

@@ -12,8 +12,18 @@ using namespace std::chrono_literals;
 inline constexpr std::uint16_t min_peer_mss = 48;
 
 struct config {
+    /// The most a connection's send and receive rings may hold (per connection, per direction).
+    /// The rings start at the *_initial sizes and grow, doubling, as the connection needs them
+    /// (Linux's tcp_wmem / tcp_rmem maximum): the receive ring as data arrives within the window,
+    /// the send ring as the application writes more than fits while the congestion and peer
+    /// windows could use more. The window we advertise, and its scale (RFC 7323 §2.3), are
+    /// those of receive_buffer_size from the SYN on. A socket's send_buffer_size /
+    /// receive_buffer_size option replaces these for that socket and fixes its ring size.
     std::uint32_t send_buffer_size = 256 * 1024;
     std::uint32_t receive_buffer_size = 256 * 1024;
+    /// Where the rings start (at most the maximum above).
+    std::uint32_t send_buffer_initial = 4 * 1024;
+    std::uint32_t receive_buffer_initial = 4 * 1024;
     /// Our MSS, from the link MTU (1500 - 20 - 20).
     std::uint16_t mss = 1460;
     /// Assumed when an IPv4 peer sends no MSS option (RFC 9293 §3.7.1 MUST-15, RFC 1122 4.2.2.6).
@@ -55,9 +65,12 @@ struct config {
     /// after this long (Linux: tcp_fin_timeout, 60 s). 0 waits forever, as RFC 9293 allows.
     duration fin_wait_2_timeout = 60s;
     /// Send and receive rings of all connections together, bytes (the stack shares one budget:
-    /// set it as stack_config::tcp.max_buffer_memory). Rings are allocated on first use, so
-    /// handshaking and idle connections cost nothing here. Past the bound send() refuses with
-    /// no_buffer_space and arriving data is dropped (counted in tcp_stats).
+    /// set it as stack_config::tcp.max_buffer_memory). Rings are allocated on first use and grow
+    /// with demand, so handshaking and idle connections cost nothing here. At the bound nothing
+    /// fails: a send waits (would_block, writable once memory is freed anywhere), the receive
+    /// window stops opening (its right edge never moves left), data that does not fit the ring
+    /// is dropped as if lost (counted in tcp_stats; the peer retransmits), and drained rings
+    /// give their memory back.
     std::uint64_t max_buffer_memory = 128ull * 1024 * 1024;
     /// Out-of-order bytes held per connection before new ones are dropped.
     std::uint32_t max_out_of_order_bytes = 256 * 1024;

@@ -4,6 +4,7 @@
 // segment_sink; the socket layer (stack/socket) owns the tables and the ISN/port secrets.
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <tapstack/base/time.hpp>
 #include <tapstack/ip/address.hpp>
@@ -129,6 +130,10 @@ public:
     // --- the application ---
     /// Copies as much of `data` as the send buffer takes; 0 when full (or not in a sending state).
     std::size_t send(bytes data, instant now);
+    /// Gather send: the pieces in order, as many bytes as the send buffer takes (a piece cut
+    /// short ends the call). All of them are queued before anything is sent, so pieces written
+    /// together leave together (a header and its body in one segment when they fit).
+    std::size_t send(std::span<const bytes> pieces, instant now);
     /// Copies in-order received bytes out; 0 when none (check eof()/last_error()).
     std::size_t receive(mutable_bytes out, instant now);
     std::size_t bytes_readable() const noexcept;
@@ -150,6 +155,20 @@ public:
 
     // --- options ---
     void set_no_delay(bool on) noexcept;
+    /// SO_SNDBUF / SO_RCVBUF: this connection's ring sizes, fixed (no autotuning, as Linux does
+    /// once the application sets one); at least one MSS. The receive size chooses the window
+    /// scale when set before the SYN (RFC 7323 §2.3); after it, the window bound changes within
+    /// the scale already negotiated and the advertised right edge never moves left.
+    void set_send_buffer_size(std::uint32_t size) noexcept;
+    void set_receive_buffer_size(std::uint32_t size) noexcept;
+    /// The most each ring may hold (config.*_buffer_size unless set above).
+    std::uint32_t send_buffer_size() const noexcept;
+    std::uint32_t receive_buffer_size() const noexcept;
+    /// True while either direction still follows demand (neither size was set).
+    bool buffers_autotuned() const noexcept;
+    /// The rings' sizes now (0: not allocated), for tests and listings.
+    std::size_t send_ring_capacity() const noexcept;
+    std::size_t receive_ring_capacity() const noexcept;
     void set_keep_alive(bool on, instant now) noexcept;
     /// The per-connection R2 (RFC 9293 MUST-21, §3.8.3; RFC 5482's user timeout): once data has
     /// gone this long without the peer acknowledging anything, the connection fails with

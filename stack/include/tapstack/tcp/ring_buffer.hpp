@@ -1,5 +1,6 @@
 #pragma once
-// A fixed-capacity byte ring: allocated once when a connection opens, never per packet.
+// A byte ring whose capacity changes only at growth events (a connection's buffer following its
+// demand, doubling), never per packet.
 #include <algorithm>
 #include <cassert>
 #include <cstddef>
@@ -20,6 +21,18 @@ public:
         }
         head_ = 0;
         size_ = 0;
+    }
+    /// Reallocates to `capacity` keeping every byte: the contents and any bytes parked past them
+    /// (write_at), at the same logical offsets. Requires capacity >= the highest logical offset in
+    /// use; a larger ring keeps all of the old one.
+    void resize(std::size_t capacity) {
+        if (capacity == cap_) return;
+        auto next = std::make_unique_for_overwrite<std::byte[]>(capacity);
+        const std::size_t keep = std::min(capacity, cap_);
+        if (keep > 0) copy_out(0, mutable_bytes{next.get(), keep});
+        data_ = std::move(next);
+        cap_ = capacity;
+        head_ = 0;
     }
     std::size_t capacity() const noexcept { return cap_; }
     std::size_t size() const noexcept { return size_; }

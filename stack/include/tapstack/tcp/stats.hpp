@@ -48,7 +48,11 @@ struct tcp_stats {
     std::uint64_t data_after_close_rsts = 0;  // RFC 1122 4.2.2.13
     // Resource bounds and abandoned peers (hardening)
     std::uint64_t buffer_bytes_in_use = 0;  // a gauge: send+receive ring bytes allocated now
+    std::uint64_t buffer_bytes_peak = 0;  // the most buffer_bytes_in_use ever was (never above the budget)
     std::uint64_t buffer_memory_refusals = 0;  // a ring not allocated: config.max_buffer_memory reached
+    std::uint64_t buffer_memory_waits = 0;  // a send waited for memory (would_block, writable later)
+    std::uint64_t buffer_grows = 0;  // a ring grew to follow its connection's demand
+    std::uint64_t buffer_shrinks = 0;  // a drained ring gave memory back (budget nearly used)
     std::uint64_t buffer_memory_drops = 0;  // data segments dropped for that reason
     std::uint64_t fin_wait_2_timeouts = 0;
     std::uint64_t negative_advice = 0;  // R1 reached: the IP layer was told (RFC 9293 MUST-20)

@@ -245,6 +245,12 @@ public:
     error_code set_no_delay(bool on);
     error_code set_keep_alive(bool on);
     error_code set_reuse_address(bool on);
+    /// SO_SNDBUF / SO_RCVBUF (socket_base::send_buffer_size / receive_buffer_size): fixed sizes,
+    /// remembered until open, inherited by accepted sockets.
+    error_code set_send_buffer_size(int size);
+    error_code set_receive_buffer_size(int size);
+    int send_buffer_size() const;
+    int receive_buffer_size() const;
     bool no_delay() const noexcept { return no_delay_; }
     bool keep_alive() const noexcept { return keep_alive_; }
     bool reuse_address() const noexcept { return reuse_address_; }
@@ -282,6 +288,7 @@ private:
     bool no_delay_ = false;
     bool keep_alive_ = false;
     bool reuse_address_ = false;
+    std::size_t send_buffer_ = 0, receive_buffer_ = 0;  // 0: the stack's, autotuned
     bool listening_ = false;
 };
 

@@ -293,7 +293,8 @@ public:
         return n;
     }
 
-    // Options: tcp::no_delay, socket_base::keep_alive, socket_base::reuse_address. Set before
+    // Options: tcp::no_delay, socket_base::keep_alive, socket_base::reuse_address,
+    // socket_base::send_buffer_size / receive_buffer_size. Set before
     // open, they are remembered and applied on open/connect.
     void set_option(const no_delay& o, boost::system::error_code& ec) { ec = ensure_impl().set_no_delay(o.value()); }
     void set_option(const keep_alive& o, boost::system::error_code& ec) {
@@ -301,6 +302,12 @@ public:
     }
     void set_option(const reuse_address& o, boost::system::error_code& ec) {
         ec = ensure_impl().set_reuse_address(o.value());
+    }
+    void set_option(const send_buffer_size& o, boost::system::error_code& ec) {
+        ec = ensure_impl().set_send_buffer_size(o.value());
+    }
+    void set_option(const receive_buffer_size& o, boost::system::error_code& ec) {
+        ec = ensure_impl().set_receive_buffer_size(o.value());
     }
     template <class Option>
     void set_option(const Option& o) {
@@ -319,6 +326,14 @@ public:
     void get_option(reuse_address& o, boost::system::error_code& ec) const {
         ec = {};
         o = impl_ && impl_->reuse_address();
+    }
+    void get_option(send_buffer_size& o, boost::system::error_code& ec) const {
+        ec = {};
+        o = impl_ ? impl_->send_buffer_size() : 0;
+    }
+    void get_option(receive_buffer_size& o, boost::system::error_code& ec) const {
+        ec = {};
+        o = impl_ ? impl_->receive_buffer_size() : 0;
     }
     template <class Option>
     void get_option(Option& o) const {
@@ -381,7 +396,13 @@ public:
         boost::asio::detail::throw_error(ec, "open");
     }
     void set_option(const reuse_address& o, boost::system::error_code& ec) { ec = impl_->set_reuse_address(o.value()); }
-    /// Inherited by accepted sockets.
+    /// Inherited by accepted sockets (as the ones below).
+    void set_option(const send_buffer_size& o, boost::system::error_code& ec) {
+        ec = impl_->set_send_buffer_size(o.value());
+    }
+    void set_option(const receive_buffer_size& o, boost::system::error_code& ec) {
+        ec = impl_->set_receive_buffer_size(o.value());
+    }
     void set_option(const no_delay& o, boost::system::error_code& ec) { ec = impl_->set_no_delay(o.value()); }
     void set_option(const keep_alive& o, boost::system::error_code& ec) {
         impl_->set_keep_alive(o.value());
@@ -394,6 +415,8 @@ public:
         boost::asio::detail::throw_error(ec, "set_option");
     }
     void get_option(reuse_address& o) const { o = impl_->reuse_address(); }
+    void get_option(send_buffer_size& o) const { o = impl_->send_buffer_size(); }
+    void get_option(receive_buffer_size& o) const { o = impl_->receive_buffer_size(); }
     void bind(const endpoint_type& local, boost::system::error_code& ec) {
         ec = {};
         if (!is_open()) open(tcp::v4(), ec);
