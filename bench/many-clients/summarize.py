@@ -247,6 +247,8 @@ def markdown(path):
         ta, la = ts.get("ab", {}), lx.get("ab", {})
         rows = [("ab: complete requests", ta.get("complete"), la.get("complete"), ratio(ta.get("complete"), la.get("complete"))),
                 ("ab: failed requests", ta.get("failed"), la.get("failed"), "-"),
+                ("ab: wall time (until it ended or gave up), s", ts.get("ab_wall_s"), lx.get("ab_wall_s"),
+                 ratio(ts.get("ab_wall_s"), lx.get("ab_wall_s"))),
                 ("ab: time taken, s", ta.get("seconds"), la.get("seconds"), ratio(ta.get("seconds"), la.get("seconds"))),
                 ("ab: requests/s", ta.get("requests_per_s"), la.get("requests_per_s"),
                  ratio(ta.get("requests_per_s"), la.get("requests_per_s"))),
