@@ -8,7 +8,7 @@
 //   loss_recovery    dup ACKs, RFC 6582 recover, HighRxt         (loss_recovery.hpp)
 //   timer_set        RTO, delayed ACK, persist, keepalive, 2MSL  (timers.hpp)
 //   congestion_control                                           (tapstack/tcp/congestion.hpp)
-// The member functions live in files by RFC section (docs/architecture-tcp.md):
+// The member functions live in files by RFC section (docs/architecture.md, "TCP connection"):
 // segment_arrives.cpp (§3.10.7), output.cpp (emission, §3.8.6), timers.cpp (§3.8), icmp.cpp
 // (§3.9.2.2, RFC 5927, RFC 1191/8201), open_close.cpp (user calls, §3.10.1-§3.10.6) and
 // connection.cpp (state changes, buffer memory, inspection).
