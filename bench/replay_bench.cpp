@@ -21,8 +21,12 @@ int main(int argc, char** argv) {
     const std::uint64_t target = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
     const std::string scratch =
         argc > 2 ? argv[2] : (std::filesystem::temp_directory_path() / "replay_bench.pcap").string();
-    const std::string fixture =
-        (std::filesystem::path{__FILE__}.parent_path().parent_path() / "pcaps" / "tcp_echo_linux.pcap").string();
+    // The source tree as CMake knows it: __FILE__ may be relative (ccache's base_dir, -ffile-prefix-map).
+    const std::string fixture = (std::filesystem::path{TAPSTACK_SOURCE_DIR} / "pcaps" / "tcp_echo_linux.pcap").string();
+    if (!std::filesystem::exists(fixture)) {
+        std::fprintf(stderr, "replay_bench: no fixture %s\n", fixture.c_str());
+        return 2;
+    }
 
     struct frame {
         std::vector<std::byte> bytes;
