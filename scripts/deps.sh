@@ -8,7 +8,7 @@ tapstack_deps() {
     if [[ "${TAPSTACK_SKIP_DEPS:-0}" == 1 ]]; then return 0; fi
     local packages=(cmake ninja-build g++ libboost1.81-dev libpcap-dev googletest libgtest-dev
         libbenchmark-dev pkg-config iproute2 ethtool tcpdump tshark socat netcat-openbsd iputils-ping
-        python3-scapy curl clang clang-format libclang-rt-14-dev libfmt-dev)
+        python3-scapy curl wrk apache2-utils clang clang-format libclang-rt-14-dev libfmt-dev)
     local missing=() p status
     for p in "${packages[@]}"; do
         status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
