@@ -219,22 +219,21 @@ void stack::impl::open_child(tcp_socket& parent, const ip::four_tuple& tuple, co
 }
 
 /// A connection socket for `listener`, not yet in the tables; nullptr at the socket limit.
-tcp_socket* stack::impl::new_child(tcp_socket& l, const ip::four_tuple& tuple) {
-    tcp_socket* listener = &l;
+tcp_socket* stack::impl::new_child(tcp_socket& listener, const ip::four_tuple& tuple) {
     tcp_socket* child = new_tcp_socket();
     if (!child) return nullptr;
     child->role = tcp_role::connection;
     child->user_owned = false;
-    child->parent = listener;
+    child->parent = &listener;
     child->local = tuple.local;
-    child->reuse_address = listener->reuse_address;
+    child->reuse_address = listener.reuse_address;
     child->conn.emplace(tuple.local.address.is_v6() ? tcp_v6 : cfg.tcp, stats.tcp, *this, *this);
     child->conn->user_data = child;
     child->conn->set_challenge_ack_limiter(&challenge_acks);
-    child->no_delay = listener->no_delay;
+    child->no_delay = listener.no_delay;
     if (child->no_delay) child->conn->set_no_delay(true);
-    child->send_buffer = listener->send_buffer;
-    child->receive_buffer = listener->receive_buffer;
+    child->send_buffer = listener.send_buffer;
+    child->receive_buffer = listener.receive_buffer;
     apply_buffer_sizes(*child);
     child->binding.address = tuple.local.address;
     child->binding.port = tuple.local.port;

@@ -112,6 +112,9 @@ struct connection::impl {
 
     // ================================================================ connection.cpp
     void reset_for_open(const ip::four_tuple& t, seq_number isn, std::uint32_t tsoff, instant now);
+    /// A passive open's TCB from the peer's SYN, in SYN-RECEIVED (open_passive, open_from_cookie).
+    void take_passive_syn(const ip::four_tuple& t, const wire::tcp_segment& syn, seq_number isn, std::uint32_t tsoff,
+                          instant now);
     std::uint16_t default_peer_mss() const noexcept;
     void finish_negotiation();
     void apply_syn_options(const wire::tcp_segment& seg);

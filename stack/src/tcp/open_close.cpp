@@ -22,27 +22,26 @@ void connection::open_active(const ip::four_tuple& tuple, seq_number iss, std::u
 void connection::open_passive(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
                               std::uint32_t ts_offset, instant now) {
     auto& m = *impl_;
-    m.reset_for_open(tuple, iss, ts_offset, now);
-    ++m.stats.passive_opens;
-    m.passive = true;
-    m.rcv.take_syn(syn.seq);
-    m.apply_syn_options(syn);
-    m.snd.take_syn_window(syn, iss);
-    m.enter(state::syn_received, now);
+    m.take_passive_syn(tuple, syn, iss, ts_offset, now);
     m.send_syn(now);
     m.flush_events();
+}
+
+void connection::impl::take_passive_syn(const ip::four_tuple& t, const wire::tcp_segment& syn, seq_number isn,
+                                        std::uint32_t tsoff, instant now) {
+    reset_for_open(t, isn, tsoff, now);
+    ++stats.passive_opens;
+    passive = true;
+    rcv.take_syn(syn.seq);
+    apply_syn_options(syn);
+    snd.take_syn_window(syn, isn);
+    enter(state::syn_received, now);
 }
 
 void connection::open_from_cookie(const ip::four_tuple& tuple, const wire::tcp_segment& syn, seq_number iss,
                                   std::uint32_t ts_offset, instant now) {
     auto& m = *impl_;
-    m.reset_for_open(tuple, iss, ts_offset, now);
-    ++m.stats.passive_opens;
-    m.passive = true;
-    m.rcv.take_syn(syn.seq);
-    m.apply_syn_options(syn);
-    m.snd.take_syn_window(syn, iss);
-    m.enter(state::syn_received, now);
+    m.take_passive_syn(tuple, syn, iss, ts_offset, now);
     // The SYN-ACK left without us (the socket layer sent the cookie): the bookkeeping send_syn
     // does for it. The retransmission timer runs as if it had been sent now.
     m.rcv.adv = m.rcv.nxt + syn_window(m.cfg);
